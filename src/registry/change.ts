@@ -1,0 +1,27 @@
+import fastJsonPatch from 'fast-json-patch';
+import type { ChangeAction, EntityKind } from './vocabulary.js';
+
+export type JsonPatchOperation = fastJsonPatch.Operation;
+
+/** One immutable line of the ledger. `before`/`after` are full snapshots; `patch` is RFC 6902 from before to after. */
+export interface ChangeRecord {
+  seq: number;
+  entity: EntityKind;
+  entityId: string;
+  version: number;
+  action: ChangeAction;
+  actor: string;
+  at: string;
+  reason: string | null;
+  before: unknown;
+  after: unknown;
+  patch: JsonPatchOperation[];
+}
+
+export type ChangeDraft = Omit<ChangeRecord, 'seq' | 'patch'>;
+
+export function diffPatch(before: unknown, after: unknown): JsonPatchOperation[] {
+  const from = (before ?? {}) as object;
+  const to = (after ?? {}) as object;
+  return fastJsonPatch.compare(from, to);
+}
