@@ -1,0 +1,54 @@
+import { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { TokenService } from '../auth/tokenService.js';
+import type { RegistryService } from '../registry/registryService.js';
+import { requireActor, type AppEnv } from './auth.js';
+import { errorBody } from './errorResponse.js';
+import { ApiRoutes } from './openapi.js';
+import { registerApprovalRoutes } from './routes/approvals.js';
+import { registerExtensionSchemaRoutes } from './routes/extensionSchemas.js';
+import { registerLedgerRoutes } from './routes/ledger.js';
+import { registerRegistryEntityRoutes } from './routes/registryEntities.js';
+import { registerTokenRoutes } from './routes/tokens.js';
+import { notFound } from '../core/errors.js';
+
+export interface ApiServices {
+  registry: RegistryService;
+  tokens: TokenService;
+  logger: Logger;
+}
+
+/** The HTTP API: web-standard Request/Response, so tests can call `app.fetch` or a real server alike. */
+export function createApi(services: ApiServices): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const routes = new ApiRoutes(app);
+
+  app.onError((error, c) => {
+    const { status, body } = errorBody(error);
+    if (status >= 500) services.logger.error({ err: error, method: c.req.method, path: c.req.path }, 'request failed');
+    return c.json(body, status);
+  });
+  app.notFound((c) => {
+    const { status, body } = errorBody(notFound(`no route ${c.req.method} ${c.req.path}; see /api/v1/openapi.json for the API`));
+    return c.json(body, status);
+  });
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    // Never log headers or bodies: they carry tokens and team data.
+    services.logger.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10, actor: c.get('actor')?.name }, 'request');
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/api/v1/openapi.json', (c) => c.json(document ??= routes.document()));
+  let document: object | undefined;
+
+  app.use('/api/v1/*', requireActor(services.tokens));
+  registerRegistryEntityRoutes(routes, services.registry);
+  registerApprovalRoutes(routes, services.registry);
+  registerExtensionSchemaRoutes(routes, services.registry);
+  registerLedgerRoutes(routes, services.registry);
+  registerTokenRoutes(routes, services.tokens);
+  return app;
+}

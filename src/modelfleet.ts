@@ -1,0 +1,84 @@
+import { dirname, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import pino, { type Logger } from 'pino';
+import { createApi } from './api/app.js';
+import { TokenService } from './auth/tokenService.js';
+import { RegistryService, systemClock, type Clock } from './registry/registryService.js';
+import { DEFAULT_DATABASE_URL, openDatabase, type DatabaseHandle } from './store/database.js';
+import { kyselyRegistryStore } from './store/registryRepository.js';
+import { kyselyTokenRepository } from './store/tokenRepository.js';
+
+export interface ModelfleetOptions {
+  db?: string;
+  /** Where the admin token file and recordings go; defaults next to the SQLite file, else ./.modelfleet. */
+  dataDir?: string;
+  adminToken?: string | undefined;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface Modelfleet {
+  database: DatabaseHandle;
+  registry: RegistryService;
+  tokens: TokenService;
+  logger: Logger;
+  dataDir: string;
+  /** Set when this start issued a new admin token: print it once. */
+  issuedAdminToken: { token: string; file: string } | null;
+  close(): Promise<void>;
+}
+
+export function defaultDataDir(dbUrl: string): string {
+  if (dbUrl.startsWith('sqlite:') && dbUrl !== 'sqlite::memory:') return dirname(resolve(dbUrl.slice('sqlite:'.length)));
+  return resolve('.modelfleet');
+}
+
+/** The composition root: opens the store and wires the services. Everything else receives its parts. */
+export async function createModelfleet(options: ModelfleetOptions = {}): Promise<Modelfleet> {
+  const url = options.db ?? DEFAULT_DATABASE_URL;
+  const logger = options.logger ?? pino({ level: process.env['MODELFLEET_LOG_LEVEL'] ?? 'info' });
+  const database = await openDatabase(url);
+  const store = kyselyRegistryStore(database);
+  const clock = options.clock ?? systemClock;
+  const registry = new RegistryService(store, clock);
+  const tokens = new TokenService(kyselyTokenRepository(database.db), store, () => clock.now());
+  const dataDir = options.dataDir ?? defaultDataDir(url);
+  const boot = await tokens.bootstrapAdmin({ envToken: options.adminToken, dataDir });
+  return {
+    database,
+    registry,
+    tokens,
+    logger,
+    dataDir,
+    issuedAdminToken: boot.token ? { token: boot.token, file: boot.file! } : null,
+    close: () => database.close(),
+  };
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Serves the API of a wired modelfleet on host:port (port 0 picks a free one). */
+export async function listen(fleet: Modelfleet, options: { host?: string; port?: number } = {}): Promise<RunningServer> {
+  const app = createApi({ registry: fleet.registry, tokens: fleet.tokens, logger: fleet.logger });
+  const host = options.host ?? '127.0.0.1';
+  const server: ServerType = await new Promise((resolveServer, reject) => {
+    const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host }, () => resolveServer(s));
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((done) => {
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close(() => done());
+      }),
+  };
+}

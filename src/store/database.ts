@@ -1,0 +1,96 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import pg from 'pg';
+import { invalidInput } from '../core/errors.js';
+import { registryMigration } from './migrations/001_registry.js';
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  dialect: DialectName;
+  /** Where the data lives, without credentials, for logs. */
+  description: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_DATABASE_URL = 'sqlite:./.modelfleet/modelfleet.db';
+
+// PostgreSQL returns int8 (bigserial) as strings; sequence numbers fit in a double for ~2^53 changes.
+pg.types.setTypeParser(20, (value: string) => Number(value));
+
+/**
+ * Opens `sqlite:PATH`, `sqlite::memory:` or `postgres://...` (an optional `?schema=NAME` keeps a
+ * deployment, or a test run, in its own PostgreSQL schema) and brings its tables up to date.
+ */
+export async function openDatabase(url: string = DEFAULT_DATABASE_URL): Promise<DatabaseHandle> {
+  let handle: DatabaseHandle;
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (!path) throw invalidInput(`--db '${url}' names no file: use sqlite:PATH or sqlite::memory:`);
+    const file = path === ':memory:' ? ':memory:' : resolve(path);
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    const connection = new BetterSqlite3(file);
+    connection.pragma('journal_mode = WAL');
+    connection.pragma('synchronous = NORMAL');
+    connection.pragma('busy_timeout = 5000');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+    handle = { db, dialect: 'sqlite', description: `sqlite:${file}`, close: () => db.destroy() };
+  } else if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const parsed = new URL(url);
+    const schema = parsed.searchParams.get('schema');
+    parsed.searchParams.delete('schema');
+    if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+      throw invalidInput(`schema '${schema}' in --db is not a plain lower-case identifier`);
+    }
+    if (schema) {
+      const bootstrap = new pg.Client({ connectionString: parsed.toString() });
+      await bootstrap.connect();
+      try {
+        await bootstrap.query(`create schema if not exists "${schema}"`);
+      } finally {
+        await bootstrap.end();
+      }
+    }
+    const pool = new pg.Pool({
+      connectionString: parsed.toString(),
+      max: 10,
+      ...(schema ? { options: `-c search_path="${schema}"` } : {}),
+    });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const safe = new URL(parsed.toString());
+    safe.password = '';
+    handle = { db, dialect: 'postgres', description: `${safe.toString()}${schema ? ` (schema ${schema})` : ''}`, close: () => db.destroy() };
+  } else {
+    throw invalidInput(`--db '${url}' is not a database URL: use sqlite:PATH, sqlite::memory: or postgres://user@host:5432/db`);
+  }
+  await migrate(handle);
+  return handle;
+}
+
+async function migrate(handle: DatabaseHandle): Promise<void> {
+  const migrations: Record<string, Migration> = { '001_registry': registryMigration(handle.dialect) };
+  const migrator = new Migrator({ db: handle.db, provider: { getMigrations: async () => migrations } });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+}
+
+/** Drops a PostgreSQL schema created for a test run. */
+export async function dropPostgresSchema(url: string): Promise<void> {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  if (!schema) return;
+  parsed.searchParams.delete('schema');
+  const client = new pg.Client({ connectionString: parsed.toString() });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists "${schema}" cascade`);
+  } finally {
+    await client.end();
+  }
+}
+
+export { sql };

@@ -1,0 +1,122 @@
+import { type Kysely, sql } from 'kysely';
+import { invalidInput } from '../core/errors.js';
+import type { ApprovalStatus } from '../registry/approval.js';
+import type { StoredModel, StoredModelType, StoredTeam } from '../registry/entry.js';
+import type { AssetRow, ListQuery, ModelListQuery, ModelTypeListQuery, Page } from '../registry/registryStore.js';
+import type { EntityKind } from '../registry/vocabulary.js';
+import { rowToApproval, rowToChange, rowToModel, rowToModelType, rowToTeam } from './entryRows.js';
+import type { Database } from './schema.js';
+
+/** Cursors are the last key of a page, opaque to clients; ordering by primary key keeps pages stable under writes. */
+export const encodeCursor = (key: string) => Buffer.from(key, 'utf8').toString('base64url');
+export function decodeCursor(cursor: string | null): string | null {
+  if (cursor === null) return null;
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!key || encodeCursor(key) !== cursor) throw invalidInput(`cursor '${cursor}' is not one this server issued: pass nextCursor from a previous page unchanged`);
+  return key;
+}
+
+function page<T>(items: T[], limit: number, keyOf: (item: T) => string): Page<T> {
+  const more = items.length > limit;
+  const kept = more ? items.slice(0, limit) : items;
+  return { items: kept, nextCursor: more ? encodeCursor(keyOf(kept[kept.length - 1]!)) : null };
+}
+
+const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** Filtered, cursor-paginated lists. */
+export function registryLists(db: Kysely<Database>) {
+  return {
+    async listTeams(query: ListQuery): Promise<Page<StoredTeam>> {
+      const after = decodeCursor(query.cursor);
+      let q = db.selectFrom('teams').selectAll().orderBy('name').limit(query.limit + 1);
+      if (after !== null) q = q.where('name', '>', after);
+      if (query.q) q = q.where(sql<string>`lower(doc)`, 'like', likePattern(query.q));
+      const rows = await q.execute();
+      return page(rows.map(rowToTeam), query.limit, (t) => t.spec.name);
+    },
+
+    async listModelTypes(query: ModelTypeListQuery): Promise<Page<StoredModelType>> {
+      const after = decodeCursor(query.cursor);
+      let q = db.selectFrom('model_types as t').selectAll('t').orderBy('t.name').limit(query.limit + 1);
+      if (after !== null) q = q.where('t.name', '>', after);
+      if (query.app) q = q.where('t.app', '=', query.app);
+      if (query.surface) q = q.where('t.surface', '=', query.surface);
+      if (query.architecture) q = q.where('t.architecture', '=', query.architecture);
+      if (query.funnelStage) q = q.where('t.funnel_stage', '=', query.funnelStage);
+      if (query.ownerTeam) q = q.where('t.owner_team', '=', query.ownerTeam);
+      if (query.criticality) q = q.where('t.criticality', '=', query.criticality);
+      if (query.q) q = q.where(sql`t.search like ${likePattern(query.q)} escape '\\'`, '=', sql`true`);
+      if (query.tag) {
+        const tag = query.tag;
+        q = q.where(({ exists, selectFrom }) =>
+          exists(selectFrom('entity_tags as g').select('g.tag').where('g.entity', '=', 'modelType').whereRef('g.entity_id', '=', 't.name').where('g.tag', '=', tag)),
+        );
+      }
+      const rows = await q.execute();
+      return page(rows.map(rowToModelType), query.limit, (t) => t.spec.name);
+    },
+
+    async listModels(query: ModelListQuery): Promise<Page<StoredModel & { typeCriticality: string }>> {
+      const after = decodeCursor(query.cursor);
+      let q = db
+        .selectFrom('models as m')
+        .innerJoin('model_types as t', 't.name', 'm.model_type')
+        .select(['m.doc', 'm.version', 'm.created_at', 'm.updated_at', 't.criticality as type_criticality'])
+        .orderBy('m.id')
+        .limit(query.limit + 1);
+      if (after !== null) q = q.where('m.id', '>', after);
+      if (query.modelType) q = q.where('m.model_type', '=', query.modelType);
+      if (query.role) q = q.where('m.role', '=', query.role);
+      if (query.app) q = q.where('t.app', '=', query.app);
+      if (query.surface) q = q.where('t.surface', '=', query.surface);
+      if (query.architecture) q = q.where('t.architecture', '=', query.architecture);
+      if (query.funnelStage) q = q.where('t.funnel_stage', '=', query.funnelStage);
+      if (query.ownerTeam) q = q.where('t.owner_team', '=', query.ownerTeam);
+      if (query.criticality) {
+        // A model's tier is its type's unless lowered; tiers compare as text (TIER0 < TIER4).
+        q = q.where(sql`case when m.criticality is not null and m.criticality > t.criticality then m.criticality else t.criticality end`, '=', query.criticality);
+      }
+      if (query.q) q = q.where(sql`m.search like ${likePattern(query.q)} escape '\\'`, '=', sql`true`);
+      if (query.tag) {
+        const tag = query.tag;
+        q = q.where(({ exists, selectFrom }) =>
+          exists(selectFrom('entity_tags as g').select('g.tag').where('g.entity', '=', 'model').whereRef('g.entity_id', '=', 'm.id').where('g.tag', '=', tag)),
+        );
+      }
+      const rows = await q.execute();
+      return page(
+        rows.map((r) => ({ ...rowToModel(r), typeCriticality: r.type_criticality })),
+        query.limit,
+        (m) => m.spec.id,
+      );
+    },
+
+    async listChanges(after: number, limit: number, filter: { entity?: EntityKind | undefined; entityId?: string | undefined } = {}) {
+      let q = db.selectFrom('changes').selectAll().where('seq', '>', after).orderBy('seq').limit(limit);
+      if (filter.entity) q = q.where('entity', '=', filter.entity);
+      if (filter.entityId) q = q.where('entity_id', '=', filter.entityId);
+      return (await q.execute()).map(rowToChange);
+    },
+
+    async latestSeq(): Promise<number> {
+      const row = await db.selectFrom('changes').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+      return Number(row?.seq ?? 0);
+    },
+
+    async listApprovals(status: ApprovalStatus | null, limit: number) {
+      let q = db.selectFrom('approvals').selectAll().orderBy('id', 'desc').limit(limit);
+      if (status) q = q.where('status', '=', status);
+      return (await q.execute()).map(rowToApproval);
+    },
+
+    async listAssets(filter: { modelType?: string | undefined; kind?: string | undefined; uri?: string | undefined }, limit: number): Promise<AssetRow[]> {
+      let q = db.selectFrom('assets').selectAll().orderBy('model_id').orderBy('name').limit(limit);
+      if (filter.modelType) q = q.where('model_type', '=', filter.modelType);
+      if (filter.kind) q = q.where('kind', '=', filter.kind);
+      if (filter.uri) q = q.where('uri', '=', filter.uri);
+      const rows = await q.execute();
+      return rows.map((r) => ({ modelId: r.model_id, modelType: r.model_type, name: r.name, kind: r.kind, uri: r.uri }));
+    },
+  };
+}

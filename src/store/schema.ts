@@ -1,0 +1,80 @@
+import type { Generated } from 'kysely';
+
+/** Table shapes. JSON documents are stored as text so both databases hold them the same way. */
+export interface Database {
+  settings: { key: string; value: string };
+  teams: { name: string; version: number; doc: string; created_at: string; updated_at: string };
+  model_types: {
+    name: string;
+    version: number;
+    app: string;
+    surface: string;
+    architecture: string;
+    funnel_stage: string;
+    owner_team: string;
+    criticality: string;
+    baseline_model_id: string | null;
+    holdout_model_id: string | null;
+    search: string;
+    doc: string;
+    created_at: string;
+    updated_at: string;
+  };
+  models: {
+    id: string;
+    version: number;
+    model_type: string;
+    role: string;
+    criticality: string | null;
+    search: string;
+    doc: string;
+    created_at: string;
+    updated_at: string;
+  };
+  entity_tags: { entity: string; entity_id: string; tag: string };
+  assets: { model_id: string; model_type: string; name: string; kind: string; uri: string };
+  changes: {
+    seq: Generated<number>;
+    entity: string;
+    entity_id: string;
+    version: number;
+    action: string;
+    actor: string;
+    at: string;
+    reason: string | null;
+    before: string | null;
+    after: string | null;
+    patch: string;
+  };
+  approvals: {
+    id: Generated<number>;
+    model_type: string;
+    from_criticality: string;
+    requested_criticality: string;
+    status: string;
+    requested_by: string;
+    requested_at: string;
+    request_reason: string | null;
+    decided_by: string | null;
+    decided_at: string | null;
+    decision_reason: string | null;
+  };
+  extension_schemas: {
+    name: string;
+    version: number;
+    applies_to: string;
+    team: string | null;
+    doc: string;
+    created_at: string;
+    updated_at: string;
+  };
+  tokens: {
+    id: string;
+    name: string;
+    hash: string;
+    role: string;
+    team: string | null;
+    created_at: string;
+    revoked_at: string | null;
+  };
+}
