@@ -1,8 +1,7 @@
 import { closest, distance } from 'fastest-levenshtein';
 import { Document, LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseAllDocuments, visit } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
-import type { z } from 'zod';
-import type { ErrorDetail } from '../core/errors.js';
+import { pathSegments } from '../core/schemaFields.js';
 import type { RegistryKind } from './entry.js';
 import { splitModelId } from './modelTypeName.js';
 import type { RegistrySettings } from './settings.js';
@@ -153,22 +152,6 @@ function kindMessage(written: unknown): string {
   return `${allowed}, not '${written}'${near}`;
 }
 
-/** Splits `tasks[0].name` into `['tasks', 0, 'name']`, the inverse of formatPath in core/zodIssues. */
-function pathSegments(path: string): (string | number)[] {
-  if (path === '' || path === '(root)') return [];
-  const segments: (string | number)[] = [];
-  for (const part of path.split('.')) {
-    const match = /^([^[]*)((?:\[\d+\])*)$/.exec(part);
-    if (!match) {
-      segments.push(part);
-      continue;
-    }
-    if (match[1]) segments.push(match[1]);
-    for (const index of match[2]!.matchAll(/\[(\d+)\]/g)) segments.push(Number(index[1]));
-  }
-  return segments;
-}
-
 function locator(root: YamlNode, lineAt: (offset: number) => number, documentLine: number, doc: Document.Parsed): (path: string) => number {
   return (path) => {
     const segments = pathSegments(path);
@@ -228,10 +211,9 @@ export function validateConfigDocuments(documents: ConfigDocument[], settings: R
     problems.push({ file: doc.file, line: doc.locate(path), path, message });
 
   for (const doc of documents) {
-    const checked = checkSpec(doc.kind, doc.input, settings);
-    for (const detail of checked.problems) {
-      for (const { path, message } of fileDetails(doc, detail)) report(doc, path, message);
-    }
+    // The details already name each unknown or missing field at its own path (see core/zodIssues):
+    // all that is left is the line of that path.
+    for (const { path, message } of checkSpec(doc.kind, doc.input, settings).problems) report(doc, path, message);
   }
 
   // Duplicates: the later declaration is the one reported, pointing back at the first.
@@ -343,78 +325,6 @@ function taskNames(tasks: unknown): Set<string> | null {
     names.add(task['name']);
   }
   return names;
-}
-
-/**
- * Rewords a spec problem for someone editing a file. Zod reports unknown fields at the enclosing
- * object, with the keys in the message; a file reader wants each key at its own line, so each unknown
- * key gets its own problem, with a spelling suggestion from the fields the schema allows there. A
- * field the document does not have is reported as missing rather than as "received undefined".
- */
-function fileDetails(doc: ConfigDocument, detail: ErrorDetail): ErrorDetail[] {
-  const kind = doc.kind;
-  const match = /^unknown fields? ((?:'[^']*'(?:, )?)+):/.exec(detail.message);
-  if (!match) {
-    const segments = pathSegments(detail.path);
-    const last = segments[segments.length - 1];
-    if (typeof last !== 'string' || !isMissing(doc.input, segments)) return [detail];
-    const expected = detail.message.replace(/^Invalid (input|option): /, '').replace(/, received undefined$/, '');
-    return [{ path: detail.path, message: `missing required field '${last}': add it (${expected})` }];
-  }
-  const keys = [...match[1]!.matchAll(/'([^']*)'/g)].map((m) => m[1]!);
-  const objectPath = detail.path === '(root)' ? '' : detail.path;
-  const allowed = fieldsAt(inputSchemas[kind], pathSegments(objectPath));
-  return keys.map((key) => {
-    const best = allowed.length ? closest(key, allowed) : undefined;
-    const near = best && distance(key, best) <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${best}'?)` : '';
-    const known = allowed.length ? `; fields allowed here: ${allowed.join(', ')}` : '';
-    return {
-      path: objectPath ? `${objectPath}.${key}` : key,
-      message: `unknown field '${key}'${near}: remove it or fix the spelling${known}`,
-    };
-  });
-}
-
-/** True when the parent of a path exists in the input but the last field of the path does not. */
-function isMissing(input: Record<string, unknown>, segments: (string | number)[]): boolean {
-  let value: unknown = input;
-  for (const segment of segments.slice(0, -1)) {
-    if (value === null || typeof value !== 'object') return false;
-    value = (value as Record<string | number, unknown>)[segment];
-  }
-  return isRecord(value) && !Object.hasOwn(value, segments[segments.length - 1] as string);
-}
-
-/** The field names of the object schema at a path, walking through wrappers, arrays and records. */
-function fieldsAt(schema: z.ZodType, path: (string | number)[]): string[] {
-  let def = defOf(schema);
-  const unwrap = () => {
-    while (def && (def.type === 'default' || def.type === 'nullable' || def.type === 'optional' || def.type === 'readonly' || def.type === 'prefault')) {
-      def = defOf(def.innerType);
-    }
-  };
-  unwrap();
-  for (const segment of path) {
-    if (!def) return [];
-    if (def.type === 'object' && typeof segment === 'string') def = defOf(def.shape?.[segment]);
-    else if (def.type === 'array' && typeof segment === 'number') def = defOf(def.element);
-    else if (def.type === 'record') def = defOf(def.valueType);
-    else return [];
-    unwrap();
-  }
-  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
-}
-
-interface SchemaDef {
-  type: string;
-  innerType?: unknown;
-  shape?: Record<string, unknown>;
-  element?: unknown;
-  valueType?: unknown;
-}
-
-function defOf(schema: unknown): SchemaDef | undefined {
-  return (schema as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
 }
 
 // ---------------------------------------------------------------------------------------------------

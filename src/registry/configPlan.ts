@@ -1,3 +1,4 @@
+import fastJsonPatch from 'fast-json-patch';
 import { z } from 'zod';
 import { jsonEqual } from '../core/json.js';
 import { diffPatch, type JsonPatchOperation } from './change.js';
@@ -21,8 +22,24 @@ export interface PlannedChange {
   kind: RegistryKind;
   key: string;
   source: string | null;
-  /** RFC 6902 operations from the stored spec to the desired one (empty for deletes). */
+  /** RFC 6902 operations from the stored spec to the desired one (updates only: a create is the whole document). */
   patch: JsonPatchOperation[];
+  /** The same change field by field, with the old value, for people reading a plan. */
+  fields: FieldChange[];
+}
+
+export interface FieldChange {
+  path: string;
+  from?: unknown;
+  to?: unknown;
+}
+
+function fieldChanges(from: unknown, patch: JsonPatchOperation[]): FieldChange[] {
+  return patch.map((op) => {
+    const old = op.op === 'add' ? undefined : fastJsonPatch.getValueByPointer(from as object, op.path);
+    const value = 'value' in op ? op.value : undefined;
+    return { path: op.path, ...(old !== undefined ? { from: old } : {}), ...(value !== undefined ? { to: value } : {}) };
+  });
 }
 
 /** Fields that are derived or checked rather than stored, so they never count as a difference. */
@@ -56,7 +73,7 @@ export function planChanges(
   for (const entry of [...desired].sort((a, b) => order[a.kind] - order[b.kind] || a.index - b.index)) {
     const current = stored[entry.kind].get(entry.key) as StoredEntry<RegistrySpecs[RegistryKind]> | undefined;
     if (!current) {
-      changes.push({ action: 'create', kind: entry.kind, key: entry.key, source: entry.source, patch: diffPatch(null, comparable(entry.kind, entry.spec as never)) });
+      changes.push({ action: 'create', kind: entry.kind, key: entry.key, source: entry.source, patch: [], fields: [] });
       ops.push({ action: 'create', kind: entry.kind, input: entry.input });
       opSources.push(entry.source);
       continue;
@@ -64,7 +81,8 @@ export function planChanges(
     const from = comparable(entry.kind, current.spec as never);
     const to = comparable(entry.kind, entry.spec as never);
     if (jsonEqual(from, to)) continue;
-    changes.push({ action: 'update', kind: entry.kind, key: entry.key, source: entry.source, patch: diffPatch(from, to) });
+    const patch = diffPatch(from, to);
+    changes.push({ action: 'update', kind: entry.kind, key: entry.key, source: entry.source, patch, fields: fieldChanges(from, patch) });
     ops.push({ action: 'update', kind: entry.kind, key: entry.key, input: entry.input, ifVersion: current.version });
     opSources.push(entry.source);
   }
@@ -73,7 +91,7 @@ export function planChanges(
       for (const key of [...pruneCandidates[kind]].sort()) {
         if (declared.has(`${kind}\u0000${key}`)) continue;
         const current = stored[kind].get(key);
-        changes.push({ action: 'delete', kind, key, source: null, patch: [] });
+        changes.push({ action: 'delete', kind, key, source: null, patch: [], fields: [] });
         ops.push({ action: 'delete', kind, key, ...(current ? { ifVersion: current.version } : {}) });
         opSources.push(null);
       }

@@ -51,7 +51,7 @@ export interface Page<T> {
 
 export interface ListQuery {
   limit: number;
-  cursor: string | null;
+  cursor?: string | null | undefined;
   q?: string | undefined;
   tag?: string | undefined;
 }

@@ -27,8 +27,9 @@ export type SpecCheck<K extends RegistryKind> = { spec: RegistrySpecs[K]; proble
  * depends on the entry alone: field types, unknown fields, the name grammar, the criticality obligations.
  */
 export function checkSpec<K extends RegistryKind>(kind: K, input: unknown, settings: RegistrySettings): SpecCheck<K> {
-  const parsed = inputSchemas[kind].safeParse(input);
-  if (!parsed.success) return { spec: null, problems: zodDetails(parsed.error) };
+  const schema = inputSchemas[kind];
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) return { spec: null, problems: zodDetails(parsed.error, { schema, input }) };
   const problems: ErrorDetail[] = [];
   let spec: unknown = parsed.data;
   if (kind === 'modelType') {

@@ -9,8 +9,8 @@ import type { Database } from './schema.js';
 
 /** Cursors are the last key of a page, opaque to clients; ordering by primary key keeps pages stable under writes. */
 export const encodeCursor = (key: string) => Buffer.from(key, 'utf8').toString('base64url');
-export function decodeCursor(cursor: string | null): string | null {
-  if (cursor === null) return null;
+export function decodeCursor(cursor: string | null | undefined): string | null {
+  if (cursor === null || cursor === undefined) return null;
   const key = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!key || encodeCursor(key) !== cursor) throw invalidInput(`cursor '${cursor}' is not one this server issued: pass nextCursor from a previous page unchanged`);
   return key;

@@ -30,7 +30,7 @@ const ApplyRequestSchema = z
 const ApplyResultSchema = z.object({
   applied: z.boolean(),
   summary: z.object({ create: z.number(), update: z.number(), delete: z.number() }),
-  changes: z.array(z.object({ action: z.string(), kind: z.string(), key: z.string(), source: z.string().nullable(), patch: z.array(z.record(z.string(), z.unknown())) })),
+  changes: z.array(z.object({ action: z.string(), kind: z.string(), key: z.string(), source: z.string().nullable(), patch: z.array(z.record(z.string(), z.unknown())), fields: z.array(z.object({ path: z.string(), from: z.unknown().optional(), to: z.unknown().optional() })) })),
 });
 
 const AssetsQuerySchema = z

@@ -1,0 +1,93 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { createModelfleet, listen, type Modelfleet, type RunningServer } from '../modelfleet.js';
+import { systemActor } from '../registry/actor.js';
+import { generateFleet } from '../sim/fleet.js';
+import { seedFleet } from '../sim/seedFleet.js';
+import { DEFAULT_DATABASE_URL } from '../store/database.js';
+
+function stopOnSignal(server: RunningServer, fleet: Modelfleet): void {
+  const stop = async () => {
+    process.stderr.write('\nshutting down...\n');
+    await server.close();
+    await fleet.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+async function listenWithFallback(fleet: Modelfleet, host: string, port: number, fallback: boolean): Promise<RunningServer> {
+  try {
+    return await listen(fleet, { host, port });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    if (!fallback) throw new Error(`port ${port} on ${host} is in use: pass --port with a free one (or 0 for any)`);
+    process.stderr.write(`port ${port} is in use; serving on a free port instead\n`);
+    return listen(fleet, { host, port: 0 });
+  }
+}
+
+const portOf = (value: string) => {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port '${value}' is not a port number (0-65535)`);
+  return port;
+};
+
+export function registerServeCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('run the modelfleet server (API under /api/v1)')
+    .option('--db <url>', 'sqlite:PATH, sqlite::memory: or postgres://...', process.env['MODELFLEET_DB'] ?? DEFAULT_DATABASE_URL)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on', '8080')
+    .option('--data-dir <dir>', 'where the admin token file goes (default: beside the SQLite file, else ./.modelfleet)')
+    .action(async (options: { db: string; host: string; port: string; dataDir?: string }) => {
+      const fleet = await createModelfleet({ db: options.db, adminToken: process.env['MODELFLEET_ADMIN_TOKEN'], ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+      const server = await listenWithFallback(fleet, options.host, portOf(options.port), false);
+      fleet.logger.info({ url: server.url, db: fleet.database.description }, 'modelfleet serving');
+      if (fleet.issuedAdminToken) {
+        process.stdout.write(`\nAdmin token (shown once, also saved to ${fleet.issuedAdminToken.file} with mode 0600):\n  ${fleet.issuedAdminToken.token}\n\n`);
+      }
+      stopOnSignal(server, fleet);
+    });
+
+  program
+    .command('demo')
+    .description('serve a synthetic Instagram-like fleet of 1000+ models on embedded SQLite')
+    .option('--db <url>', 'database for the demo', 'sqlite:./.modelfleet/demo.db')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (falls back to a free one when taken)', '8080')
+    .option('--models <n>', 'how many models the fleet has', '1200')
+    .option('--seed <n>', 'seed of the synthetic fleet', '7')
+    .action(async (options: { db: string; host: string; port: string; models: string; seed: string }) => {
+      const started = performance.now();
+      const fleet = await createModelfleet({ db: options.db, adminToken: process.env['MODELFLEET_ADMIN_TOKEN'], dataDir: '.modelfleet' });
+      const existing = await fleet.registry.store.listTeams({ limit: 1, cursor: null });
+      if (!existing.items.length) {
+        const synthetic = generateFleet({ models: Number(options.models), seed: Number(options.seed) });
+        process.stderr.write(`seeding ${synthetic.teams.length} teams, ${synthetic.modelTypes.length} model types, ${synthetic.models.length} models...\n`);
+        const summary = await seedFleet(fleet.registry, systemActor, synthetic);
+        process.stderr.write(`seeded ${summary.create} entries in ${Math.round(performance.now() - started)} ms\n`);
+      } else {
+        process.stderr.write(`using the fleet already in ${fleet.database.description}\n`);
+      }
+      const server = await listenWithFallback(fleet, options.host, portOf(options.port), true);
+      const tokenFile = join(fleet.dataDir, 'admin-token');
+      const token = fleet.issuedAdminToken?.token ?? (process.env['MODELFLEET_ADMIN_TOKEN'] || (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '(see MODELFLEET_ADMIN_TOKEN)'));
+      process.stdout.write(
+        [
+          '',
+          `modelfleet demo is serving ${server.url}`,
+          `  admin token: ${token}`,
+          `  try: curl -H "Authorization: Bearer ${token}" "${server.url}/api/v1/models?surface=feed&criticality=TIER0&limit=5"`,
+          `       MODELFLEET_SERVER=${server.url} npx modelfleet types list --criticality TIER0`,
+          `  API reference: ${server.url}/api/v1/openapi.json`,
+          '  Ctrl-C stops it.',
+          '',
+        ].join('\n'),
+      );
+      stopOnSignal(server, fleet);
+    });
+}
