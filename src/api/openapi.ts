@@ -1,19 +1,24 @@
-import { OpenAPIRegistry, OpenApiGeneratorV31, extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from './auth.js';
 
-extendZodWithOpenApi(z);
+/**
+ * Names a schema as an OpenAPI component (zod's own `meta({ id })`), so the document refers to it
+ * instead of repeating it. Call once per name, at module load.
+ */
+export const named = <S extends z.ZodType>(schema: S, name: string): S => schema.meta({ id: name }) as S;
 
-export const ErrorBodySchema = z
-  .object({
+export const ErrorBodySchema = named(
+  z.object({
     error: z.object({
       code: z.string(),
       message: z.string(),
       details: z.array(z.object({ path: z.string(), message: z.string() })),
     }),
-  })
-  .openapi('Error');
+  }),
+  'Error',
+);
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 

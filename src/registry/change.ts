@@ -20,8 +20,13 @@ export interface ChangeRecord {
 
 export type ChangeDraft = Omit<ChangeRecord, 'seq' | 'patch'>;
 
+/** The RFC 6902 patch between two snapshots, over what the writer controls (the version is bookkeeping). */
 export function diffPatch(before: unknown, after: unknown): JsonPatchOperation[] {
-  const from = (before ?? {}) as object;
-  const to = (after ?? {}) as object;
-  return fastJsonPatch.compare(from, to);
+  return fastJsonPatch.compare(withoutVersion(before), withoutVersion(after));
+}
+
+function withoutVersion(snapshot: unknown): object {
+  if (snapshot === null || typeof snapshot !== 'object') return {};
+  const { version: _version, ...rest } = snapshot as Record<string, unknown>;
+  return rest;
 }

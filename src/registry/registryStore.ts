@@ -28,6 +28,8 @@ export interface RegistryReads {
   pendingApprovals(modelTypes: readonly string[]): Promise<Approval[]>;
   approval(id: number): Promise<Approval | null>;
   changesOf(entity: EntityKind, id: string): Promise<ChangeRecord[]>;
+  /** The last version each entry had, deleted or not, so a re-created entry continues its history. */
+  lastVersions(entity: EntityKind, ids: readonly string[]): Promise<Map<string, number>>;
   teamMembers(teams: readonly string[]): Promise<Map<string, string[]>>;
 }
 

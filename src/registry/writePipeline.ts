@@ -97,6 +97,12 @@ export async function executeWrites(tx: RegistryTx, actor: Actor, ops: readonly 
     modelType: new Map((await tx.modelTypes([...keys.modelType])).map((e) => [e.spec.name, e] as const)),
     model: new Map((await tx.models([...keys.model])).map((e) => [e.spec.id, e] as const)),
   };
+  // Entries that were deleted (or are created again) continue their version numbers, so history stays unambiguous.
+  const lastVersion = {
+    team: await tx.lastVersions('team', [...keys.team].filter((k) => !original.team.has(k))),
+    modelType: await tx.lastVersions('modelType', [...keys.modelType].filter((k) => !original.modelType.has(k))),
+    model: await tx.lastVersions('model', [...keys.model].filter((k) => !original.model.has(k))),
+  };
   const current: { [K in RegistryKind]: Map<string, Stored[K] | null> } = {
     team: new Map(original.team),
     modelType: new Map(original.modelType),
@@ -124,7 +130,7 @@ export async function executeWrites(tx: RegistryTx, actor: Actor, ops: readonly 
     drafts.push({
       entity: kind,
       entityId: key,
-      version: after?.version ?? (before?.version ?? 0) + 1,
+      version: after?.version ?? before!.version + 1,
       action,
       actor: actor.name,
       at: options.now,
@@ -138,9 +144,9 @@ export async function executeWrites(tx: RegistryTx, actor: Actor, ops: readonly 
     }
   };
 
-  const nextEntry = <S>(before: StoredEntry<S> | null, spec: S) => ({
+  const nextEntry = <S>(kind: RegistryKind, key: string, before: StoredEntry<S> | null, spec: S) => ({
     spec,
-    version: (before?.version ?? 0) + 1,
+    version: (before?.version ?? lastVersion[kind].get(key) ?? 0) + 1,
     createdAt: before?.createdAt ?? options.now,
     updatedAt: options.now,
   });
@@ -159,7 +165,7 @@ export async function executeWrites(tx: RegistryTx, actor: Actor, ops: readonly 
         problems.add('conflict', obligations.map((d) => ({ ...d, message: `cannot approve ${approval.requestedCriticality} for '${approval.modelType}': ${d.message}` })));
         continue;
       }
-      record('modelType', approval.modelType, 'approve', before, { ...nextEntry(before, spec), ...derivedOf(before) });
+      record('modelType', approval.modelType, 'approve', before, { ...nextEntry('modelType', approval.modelType, before, spec), ...derivedOf(before) });
       decidedApprovals.push(approval);
       continue;
     }
@@ -229,7 +235,7 @@ export async function executeWrites(tx: RegistryTx, actor: Actor, ops: readonly 
       }
     }
     if (before && jsonEqual(before.spec, spec) && action !== 'revert') continue;
-    const after = { ...nextEntry(before, spec), ...(kind === 'modelType' ? derivedOf(before as StoredModelType | null) : {}) } as Stored[typeof kind];
+    const after = { ...nextEntry(kind, key, before, spec), ...(kind === 'modelType' ? derivedOf(before as StoredModelType | null) : {}) } as Stored[typeof kind];
     try {
       authorize(actor, kind, key, before, after, current, original);
     } catch (error) {

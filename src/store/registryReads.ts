@@ -47,6 +47,18 @@ export function registryReads(db: Kysely<Database>): RegistryReads {
       const rows = await db.selectFrom('changes').selectAll().where('entity', '=', entity).where('entity_id', '=', id).orderBy('seq').execute();
       return rows.map(rowToChange);
     },
+    async lastVersions(entity, ids) {
+      const rows = await inChunks(ids, (chunk) =>
+        db
+          .selectFrom('changes')
+          .select(['entity_id', (eb) => eb.fn.max('version').as('version')])
+          .where('entity', '=', entity)
+          .where('entity_id', 'in', chunk)
+          .groupBy('entity_id')
+          .execute(),
+      );
+      return new Map(rows.map((r) => [r.entity_id, Number(r.version)]));
+    },
     async teamMembers(teams) {
       const members = new Map<string, string[]>(teams.map((t) => [t, []]));
       const rows = await inChunks(teams, (chunk) =>

@@ -5,15 +5,15 @@ import { ModelTypeSchema } from '../../registry/modelType.js';
 import type { RegistryService } from '../../registry/registryService.js';
 import { actorOf } from '../auth.js';
 import { parseQuery, readJson } from '../http.js';
-import type { ApiRoutes } from '../openapi.js';
+import { named, type ApiRoutes } from '../openapi.js';
 
 const DecisionSchema = z.object({ reason: z.string().max(2000).optional() }).strict();
 const QuerySchema = z.object({ status: z.enum(ApprovalStatus).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict();
 const params = z.object({ id: z.coerce.number().int().positive() });
+const Approval = named(ApprovalSchema, 'Approval');
 
 /** Pending criticality elevations and the admin's decision on each. */
 export function registerApprovalRoutes(routes: ApiRoutes, service: RegistryService): void {
-  const Approval = ApprovalSchema.openapi('Approval');
   routes.add(
     { method: 'get', path: '/approvals', summary: 'List elevation requests, newest first', tag: 'approvals', query: QuerySchema, responses: { 200: { description: 'approvals', schema: z.object({ items: z.array(Approval) }) } } },
     async (c) => {

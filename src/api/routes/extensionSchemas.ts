@@ -3,15 +3,15 @@ import { ExtensionSchemaInputSchema, ExtensionSchemaSchema } from '../../registr
 import type { RegistryService } from '../../registry/registryService.js';
 import { actorOf } from '../auth.js';
 import { changeReason, etagOf, ifMatch, readJson } from '../http.js';
-import type { ApiRoutes } from '../openapi.js';
+import { named, type ApiRoutes } from '../openapi.js';
 import { ChangeRecordSchema } from './registryEntities.js';
 
 const params = z.object({ name: z.string() });
+const Output = named(ExtensionSchemaSchema, 'ExtensionSchema');
 
 /** JSON Schemas that admins register for the `extended` attributes of model types and models. */
 export function registerExtensionSchemaRoutes(routes: ApiRoutes, service: RegistryService): void {
   const tag = 'extension schemas';
-  const Output = ExtensionSchemaSchema.openapi('ExtensionSchema');
   routes.add(
     { method: 'get', path: '/extension-schemas', summary: 'List extension schemas', tag, responses: { 200: { description: 'schemas', schema: z.object({ items: z.array(Output) }) } } },
     async (c) => c.json({ items: await service.listExtensionSchemas() }),

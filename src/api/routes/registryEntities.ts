@@ -10,10 +10,10 @@ import { TeamInputSchema, TeamSchema } from '../../registry/team.js';
 import { actorOf, type AppEnv } from '../auth.js';
 import { changeReason, etagOf, ifMatch, parseQuery, readJson } from '../http.js';
 import { ListQuerySchema, ModelListQuerySchema, ModelTypeListQuerySchema, pageOf } from '../listQueries.js';
-import type { ApiRoutes } from '../openapi.js';
+import { named, type ApiRoutes } from '../openapi.js';
 
-export const ChangeRecordSchema = z
-  .object({
+export const ChangeRecordSchema = named(
+  z.object({
     seq: z.number().int(),
     entity: z.string(),
     entityId: z.string(),
@@ -25,8 +25,9 @@ export const ChangeRecordSchema = z
     before: z.unknown(),
     after: z.unknown(),
     patch: z.array(z.record(z.string(), z.unknown())),
-  })
-  .openapi('ChangeRecord');
+  }),
+  'ChangeRecord',
+);
 
 const RevertSchema = z.object({ version: z.number().int().positive(), reason: z.string().max(2000).optional() }).strict();
 
@@ -48,8 +49,8 @@ const configs = {
     collection: 'teams',
     param: 'name',
     tag: 'teams',
-    input: TeamInputSchema.openapi('TeamInput'),
-    output: TeamSchema.openapi('Team'),
+    input: named(TeamInputSchema, 'TeamInput'),
+    output: named(TeamSchema, 'Team'),
     query: ListQuerySchema,
     list: (s, q) => s.listTeams(q),
     get: (s, k) => s.getTeam(k),
@@ -59,8 +60,8 @@ const configs = {
     collection: 'model-types',
     param: 'name',
     tag: 'model types',
-    input: ModelTypeInputSchema.openapi('ModelTypeInput'),
-    output: ModelTypeSchema.openapi('ModelType'),
+    input: named(ModelTypeInputSchema, 'ModelTypeInput'),
+    output: named(ModelTypeSchema, 'ModelType'),
     query: ModelTypeListQuerySchema,
     list: (s, q) => s.listModelTypes(q),
     get: (s, k) => s.getModelType(k),
@@ -70,8 +71,8 @@ const configs = {
     collection: 'models',
     param: 'id',
     tag: 'models',
-    input: ModelInputSchema.openapi('ModelInput'),
-    output: ModelSchema.openapi('Model'),
+    input: named(ModelInputSchema, 'ModelInput'),
+    output: named(ModelSchema, 'Model'),
     query: ModelListQuerySchema,
     list: (s, q) => s.listModels(q),
     get: (s, k) => s.getModel(k),
