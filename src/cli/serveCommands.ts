@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { createModelfleet, listen, type Modelfleet, type RunningServer } from '../modelfleet.js';
 import { systemActor } from '../registry/actor.js';
 import { generateFleet } from '../sim/fleet.js';
-import { seedFleet } from '../sim/seedFleet.js';
+import { seedDemoActivity, seedFleet } from '../sim/seedFleet.js';
 import { DEFAULT_DATABASE_URL } from '../store/database.js';
 
 function stopOnSignal(server: RunningServer, fleet: Modelfleet): void {
@@ -69,6 +69,7 @@ export function registerServeCommands(program: Command): void {
         const synthetic = generateFleet({ models: Number(options.models), seed: Number(options.seed) });
         process.stderr.write(`seeding ${synthetic.teams.length} teams, ${synthetic.modelTypes.length} model types, ${synthetic.models.length} models...\n`);
         const summary = await seedFleet(fleet.registry, systemActor, synthetic);
+        await seedDemoActivity(fleet.registry, synthetic);
         process.stderr.write(`seeded ${summary.create} entries in ${Math.round(performance.now() - started)} ms\n`);
       } else {
         process.stderr.write(`using the fleet already in ${fleet.database.description}\n`);

@@ -234,7 +234,6 @@ export async function executeWrites(tx: RegistryTx, actor: Actor, ops: readonly 
         spec = { ...typeSpec, criticality: decision.tier } as typeof spec;
       }
     }
-    if (before && jsonEqual(before.spec, spec) && action !== 'revert') continue;
     const after = { ...nextEntry(kind, key, before, spec), ...(kind === 'modelType' ? derivedOf(before as StoredModelType | null) : {}) } as Stored[typeof kind];
     try {
       authorize(actor, kind, key, before, after, current, original);
@@ -243,6 +242,8 @@ export async function executeWrites(tx: RegistryTx, actor: Actor, ops: readonly 
       else throw error;
       continue;
     }
+    // An identical write changes nothing and records nothing (authorized first, so it reveals nothing either).
+    if (before && jsonEqual(before.spec, spec) && action !== 'revert') continue;
     record(kind, key, action, before, after);
   }
   problems.throwIfAny();
@@ -315,6 +316,11 @@ export async function executeWrites(tx: RegistryTx, actor: Actor, ops: readonly 
       pendingByType.set(a.modelType, [...(pendingByType.get(a.modelType) ?? []), a]);
     }
     for (const held of heldElevations) {
+      const same = (pendingByType.get(held.type) ?? []).find((a) => a.requestedCriticality === held.requested && a.fromCriticality === held.from);
+      if (same) {
+        approvals.push(same);
+        continue;
+      }
       for (const old of pendingByType.get(held.type) ?? []) {
         await tx.decideApproval(old.id, 'superseded', actor.name, options.now, 'a newer elevation request replaced it');
       }

@@ -31,7 +31,7 @@ export function registryLists(db: Kysely<Database>) {
       const after = decodeCursor(query.cursor);
       let q = db.selectFrom('teams').selectAll().orderBy('name').limit(query.limit + 1);
       if (after !== null) q = q.where('name', '>', after);
-      if (query.q) q = q.where(sql<string>`lower(doc)`, 'like', likePattern(query.q));
+      if (query.q) q = q.where(sql`lower(doc) like ${likePattern(query.q)} escape '\\'`, '=', sql`true`);
       const rows = await q.execute();
       return page(rows.map(rowToTeam), query.limit, (t) => t.spec.name);
     },
