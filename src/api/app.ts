@@ -26,6 +26,7 @@ export function createApi(services: ApiServices): Hono<AppEnv> {
   app.onError((error, c) => {
     const { status, body } = errorBody(error);
     if (status >= 500) services.logger.error({ err: error, method: c.req.method, path: c.req.path }, 'request failed');
+    if (status === 401) c.header('WWW-Authenticate', 'Bearer realm="modelfleet"');
     return c.json(body, status);
   });
   app.notFound((c) => {

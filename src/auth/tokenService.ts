@@ -41,7 +41,16 @@ export class TokenService {
     if (spec.team && !(await this.registry.teams([spec.team])).length) {
       throw conflict(`team '${spec.team}' does not exist: create the team first`, [{ path: 'team', message: 'unknown team' }]);
     }
-    if (await this.tokens.findByName(spec.name)) throw conflict(`a token named '${spec.name}' already exists; pick another name or revoke it first`);
+    const existing = await this.tokens.findByName(spec.name);
+    if (existing) {
+      // Names stay taken after revocation: they are the actors in the change history.
+      throw conflict(
+        existing.revokedAt
+          ? `a token named '${spec.name}' was revoked at ${existing.revokedAt}; names of revoked tokens stay reserved, so the history keeps meaning one holder: pick another name`
+          : `a token named '${spec.name}' already exists; pick another name, or revoke it and issue one under a new name`,
+        [{ path: 'name', message: 'already taken' }],
+      );
+    }
     const token = generateToken();
     const info: TokenInfo = { id: newTokenId(), name: spec.name, role: spec.role, team: spec.team, createdAt: this.now().toISOString(), revokedAt: null };
     await this.tokens.insert(info, hashToken(token));
@@ -57,6 +66,7 @@ export class TokenService {
     assertAdmin(actor, 'revoking tokens');
     const token = await this.tokens.findByName(name);
     if (!token) throw notFound(`token '${name}' does not exist`);
+    if (token.revokedAt) return;
     if (token.role === 'admin' && (await this.tokens.countActiveAdmins()) <= 1) {
       throw conflict(`'${name}' is the last admin token; issue another admin token before revoking it`);
     }

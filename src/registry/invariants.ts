@@ -8,6 +8,14 @@ export interface TypeSlice {
   name: string;
   type: StoredModelType | null;
   models: Map<string, StoredModel>;
+  /** The type was stored before this write (and is being deleted when `type` is null). */
+  existedBefore?: boolean;
+  /**
+   * Models whose own criticality this write sets (new ones, or changed). Only these are held to "not
+   * more critical than the type", so lowering a type stays free: a model's older, now higher tier is
+   * capped at the type's when read. Omitted: every model is checked.
+   */
+  settingCriticality?: ReadonlySet<string>;
 }
 
 export interface InvariantContext {
@@ -30,7 +38,12 @@ export function checkModelTypeInvariants(slice: TypeSlice, context: InvariantCon
   const models = [...slice.models.values()].sort((a, b) => a.spec.id.localeCompare(b.spec.id));
   const derived: ModelTypeDerived = { baselineModelId: null, holdoutModelId: null };
   if (!type) {
-    if (models.length) {
+    if (models.length && slice.existedBefore) {
+      problems.push({
+        path: `modelTypes.${name}`,
+        message: `model type '${name}' still has ${models.length} model(s) (${models.slice(0, 5).map((m) => m.spec.id).join(', ')}${models.length > 5 ? ', ...' : ''}): delete its models first, then the type`,
+      });
+    } else if (models.length) {
       problems.push({
         path: `modelTypes.${name}`,
         message: `model type '${name}' does not exist but ${models.length} model(s) need it (${models.slice(0, 5).map((m) => m.spec.id).join(', ')}): create the model type first, or delete its models`,
@@ -83,7 +96,8 @@ export function checkModelTypeInvariants(slice: TypeSlice, context: InvariantCon
         });
       }
     }
-    if (m.criticality && criticalityRank(m.criticality) < criticalityRank(spec.criticality)) {
+    const checkTier = slice.settingCriticality ? slice.settingCriticality.has(m.id) : true;
+    if (checkTier && m.criticality && criticalityRank(m.criticality) < criticalityRank(spec.criticality)) {
       problems.push({
         path: `models.${m.id}.criticality`,
         message: `model '${m.id}' cannot be more critical (${m.criticality}) than its type (${spec.criticality}): raise the type instead, or omit the model's criticality`,

@@ -1,4 +1,4 @@
-import { type ErrorDetail, conflict, invalidInput, notFound, preconditionFailed } from '../core/errors.js';
+import { DomainError, type ErrorDetail, conflict, invalidInput, notFound, preconditionFailed } from '../core/errors.js';
 import { parseOrThrow } from '../core/zodIssues.js';
 import { assertAdmin } from './access.js';
 import type { Actor } from './actor.js';
@@ -194,11 +194,15 @@ export class RegistryService {
     }
     const plan = planChanges(canonical, stored as never, prune);
     if (plan.ops.length) {
-      await this.execute(actor, plan.ops, {
-        reason: options.reason,
-        dryRun: options.dryRun,
-        opPath: (i) => plan.opSources[i] ?? `${plan.changes[i]?.kind ?? 'entry'} ${plan.changes[i]?.key ?? i}`,
-      });
+      try {
+        await this.execute(actor, plan.ops, {
+          reason: options.reason,
+          dryRun: options.dryRun,
+          opPath: (i) => plan.opSources[i] ?? `${plan.changes[i]?.kind ?? 'entry'} ${plan.changes[i]?.key ?? i}`,
+        });
+      } catch (error) {
+        throw error instanceof DomainError ? withSources(error, canonical) : error;
+      }
     }
     const count = (action: PlannedChange['action']) => plan.changes.filter((c) => c.action === action).length;
     return { applied: !options.dryRun && plan.ops.length > 0, changes: plan.changes, summary: { create: count('create'), update: count('update'), delete: count('delete') } };
@@ -225,12 +229,13 @@ export class RegistryService {
       const found = await tx.approval(id);
       if (!found) throw notFound(`approval ${id} does not exist; list them with GET /api/v1/approvals`);
       if (found.status !== 'pending') throw conflict(`approval ${id} is already ${found.status}; only pending approvals can be decided`);
-      await tx.decideApproval(id, 'rejected', actor.name, now, reason);
       const [type] = await tx.modelTypes([found.modelType]);
       const snapshot = type ? { ...type.spec, version: type.version } : null;
+      // The change first: appending takes the ledger lock, which writers hold while they supersede approvals.
       await tx.appendChanges([
         { entity: 'modelType', entityId: found.modelType, version: type?.version ?? 0, action: 'reject', actor: actor.name, at: now, reason, before: snapshot, after: snapshot },
       ]);
+      await tx.decideApproval(id, 'rejected', actor.name, now, reason);
       return { ...found, status: 'rejected' as const, decidedBy: actor.name, decidedAt: now, decisionReason: reason };
     });
     this.feed.committed();
@@ -323,4 +328,22 @@ export class RegistryService {
     });
     this.feed.committed();
   }
+}
+
+const pathPrefix: Record<RegistryKind, string> = { team: 'teams', modelType: 'modelTypes', model: 'models' };
+
+/**
+ * Points the cross-entry problems of an apply (`models.<id>.thresholds.PSAVE`) at the document that
+ * declared the entry (`registry/feed.yaml:40 models.<id>.thresholds.PSAVE`), so people can open the line.
+ */
+function withSources(error: DomainError, desired: Array<{ kind: RegistryKind; key: string; source: string | null }>): DomainError {
+  const sources = desired.filter((d) => d.source).sort((a, b) => b.key.length - a.key.length);
+  const details = error.details.map((detail) => {
+    const owner = sources.find((d) => {
+      const prefix = `${pathPrefix[d.kind]}.${d.key}`;
+      return detail.path === prefix || detail.path.startsWith(`${prefix}.`);
+    });
+    return owner ? { ...detail, path: `${owner.source} ${detail.path}` } : detail;
+  });
+  return new DomainError(error.code, error.message, details);
 }

@@ -113,6 +113,8 @@ export async function executeWrites(tx: RegistryTx, actor: Actor, ops: readonly 
   const writes = new Map<string, EntryWrite>();
   const heldElevations: Array<{ type: string; from: StoredModelType['spec']['criticality']; requested: StoredModelType['spec']['criticality'] }> = [];
   const decidedApprovals: Approval[] = [];
+  /** Types whose tier this write set directly; a request still pending for them is moot. */
+  const tierSetDirectly = new Set<string>();
   const touchedTypes = new Set<string>();
 
   const record = <K extends RegistryKind>(kind: K, key: string, action: ChangeAction, before: Stored[K] | null, after: Stored[K] | null) => {
@@ -159,6 +161,11 @@ export async function executeWrites(tx: RegistryTx, actor: Actor, ops: readonly 
       }
       const before = current.modelType.get(approval.modelType) ?? null;
       if (!before) throw notFound(`model type '${approval.modelType}' of approval ${approval.id} no longer exists`);
+      if (before.spec.criticality !== approval.fromCriticality) {
+        throw conflict(
+          `model type '${approval.modelType}' is ${before.spec.criticality} now, not ${approval.fromCriticality} as when approval ${approval.id} was requested: reject it and ask the team to request the elevation again`,
+        );
+      }
       const spec = { ...before.spec, criticality: approval.requestedCriticality };
       const obligations = criticalityObligations(spec);
       if (obligations.length) {
@@ -232,6 +239,8 @@ export async function executeWrites(tx: RegistryTx, actor: Actor, ops: readonly 
       if (decision.kind === 'hold') {
         heldElevations.push({ type: key, from: decision.tier, requested: decision.requested });
         spec = { ...typeSpec, criticality: decision.tier } as typeof spec;
+      } else if (typeBefore && typeBefore.spec.criticality !== decision.tier) {
+        tierSetDirectly.add(key);
       }
     }
     const after = { ...nextEntry(kind, key, before, spec), ...(kind === 'modelType' ? derivedOf(before as StoredModelType | null) : {}) } as Stored[typeof kind];
@@ -261,7 +270,14 @@ export async function executeWrites(tx: RegistryTx, actor: Actor, ops: readonly 
   for (const type of await tx.modelTypes(missingTypes)) current.modelType.set(type.spec.name, type);
   const storedModels = await tx.modelsOfTypes([...touchedTypes]);
   const slices = new Map<string, TypeSlice>();
-  for (const name of touchedTypes) slices.set(name, { name, type: current.modelType.get(name) ?? null, models: new Map() });
+  const settingCriticality = new Set(
+    [...current.model]
+      .filter(([id, model]) => model !== null && (original.model.get(id)?.spec.criticality ?? null) !== (model.spec.criticality ?? null))
+      .map(([id]) => id),
+  );
+  for (const name of touchedTypes) {
+    slices.set(name, { name, type: current.modelType.get(name) ?? null, models: new Map(), existedBefore: original.modelType.has(name), settingCriticality });
+  }
   for (const model of storedModels) {
     if (!current.model.has(model.spec.id)) slices.get(model.spec.modelType)?.models.set(model.spec.id, model);
   }
@@ -338,6 +354,11 @@ export async function executeWrites(tx: RegistryTx, actor: Actor, ops: readonly 
           decisionReason: null,
         }),
       );
+    }
+  }
+  if (tierSetDirectly.size) {
+    for (const moot of await tx.pendingApprovals([...tierSetDirectly])) {
+      await tx.decideApproval(moot.id, 'superseded', actor.name, options.now, `the tier was set to ${current.modelType.get(moot.modelType)?.spec.criticality ?? 'another tier'} directly`);
     }
   }
   for (const approval of decidedApprovals) {

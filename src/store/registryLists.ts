@@ -5,6 +5,7 @@ import type { StoredModel, StoredModelType, StoredTeam } from '../registry/entry
 import type { AssetRow, ListQuery, ModelListQuery, ModelTypeListQuery, Page } from '../registry/registryStore.js';
 import type { EntityKind } from '../registry/vocabulary.js';
 import { rowToApproval, rowToChange, rowToModel, rowToModelType, rowToTeam } from './entryRows.js';
+import type { DialectName } from './database.js';
 import type { Database } from './schema.js';
 
 /** Cursors are the last key of a page, opaque to clients; ordering by primary key keeps pages stable under writes. */
@@ -12,7 +13,11 @@ export const encodeCursor = (key: string) => Buffer.from(key, 'utf8').toString('
 export function decodeCursor(cursor: string | null | undefined): string | null {
   if (cursor === null || cursor === undefined) return null;
   const key = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!key || encodeCursor(key) !== cursor) throw invalidInput(`cursor '${cursor}' is not one this server issued: pass nextCursor from a previous page unchanged`);
+  if (!key || encodeCursor(key) !== cursor) {
+    throw invalidInput(`cursor '${cursor}' is not one this server issued: pass nextCursor from a previous page unchanged`, [
+      { path: 'cursor', message: 'not a cursor this server issued; pass nextCursor from a previous page unchanged, or omit cursor for the first page' },
+    ]);
+  }
   return key;
 }
 
@@ -25,13 +30,17 @@ function page<T>(items: T[], limit: number, keyOf: (item: T) => string): Page<T>
 const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /** Filtered, cursor-paginated lists. */
-export function registryLists(db: Kysely<Database>) {
+export function registryLists(db: Kysely<Database>, dialect: DialectName) {
+  // A team's free text is its name, description and on-call rotation: matching the stored JSON text
+  // instead made every team match its field names (q=description) and missed escaped characters.
+  const teamField = (field: string) => (dialect === 'postgres' ? sql`(doc::json ->> ${sql.lit(field)})` : sql`json_extract(doc, ${sql.lit(`$.${field}`)})`);
+  const teamText = sql`lower(name || ' ' || coalesce(${teamField('description')}, '') || ' ' || coalesce(${teamField('oncallRotation')}, ''))`;
   return {
     async listTeams(query: ListQuery): Promise<Page<StoredTeam>> {
       const after = decodeCursor(query.cursor);
       let q = db.selectFrom('teams').selectAll().orderBy('name').limit(query.limit + 1);
       if (after !== null) q = q.where('name', '>', after);
-      if (query.q) q = q.where(sql`lower(doc) like ${likePattern(query.q)} escape '\\'`, '=', sql`true`);
+      if (query.q) q = q.where(sql`${teamText} like ${likePattern(query.q)} escape '\\'`, '=', sql`true`);
       const rows = await q.execute();
       return page(rows.map(rowToTeam), query.limit, (t) => t.spec.name);
     },
@@ -59,10 +68,12 @@ export function registryLists(db: Kysely<Database>) {
 
     async listModels(query: ModelListQuery): Promise<Page<StoredModel & { typeCriticality: string }>> {
       const after = decodeCursor(query.cursor);
+      // The filters pick the page's ids first and the documents are read for that page only: sorting
+      // whole rows of every match made broad filters read thousands of documents to return 100.
       let q = db
         .selectFrom('models as m')
         .innerJoin('model_types as t', 't.name', 'm.model_type')
-        .select(['m.doc', 'm.version', 'm.created_at', 'm.updated_at', 't.criticality as type_criticality'])
+        .select('m.id')
         .orderBy('m.id')
         .limit(query.limit + 1);
       if (after !== null) q = q.where('m.id', '>', after);
@@ -84,7 +95,13 @@ export function registryLists(db: Kysely<Database>) {
           exists(selectFrom('entity_tags as g').select('g.tag').where('g.entity', '=', 'model').whereRef('g.entity_id', '=', 'm.id').where('g.tag', '=', tag)),
         );
       }
-      const rows = await q.execute();
+      const rows = await db
+        .selectFrom('models as p')
+        .innerJoin('model_types as pt', 'pt.name', 'p.model_type')
+        .select(['p.doc', 'p.version', 'p.created_at', 'p.updated_at', 'pt.criticality as type_criticality'])
+        .where('p.id', 'in', q)
+        .orderBy('p.id')
+        .execute();
       return page(
         rows.map((r) => ({ ...rowToModel(r), typeCriticality: r.type_criticality })),
         query.limit,

@@ -9,7 +9,7 @@ export function kyselyRegistryStore(handle: DatabaseHandle): RegistryStore {
   const { db, dialect } = handle;
   return {
     ...registryReads(db),
-    ...registryLists(db),
+    ...registryLists(db, dialect),
     transaction: (fn) => db.transaction().execute((trx) => fn(registryTx(trx, dialect))),
   };
 }

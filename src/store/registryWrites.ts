@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { preconditionFailed, conflict } from '../core/errors.js';
 import { chunks } from '../core/json.js';
 import { diffPatch } from '../registry/change.js';
@@ -109,6 +109,14 @@ export function registryTx(db: Kysely<Database>, dialect: DialectName): Registry
     },
 
     async appendChanges(drafts) {
+      if (dialect === 'postgres' && drafts.length) {
+        // Followers read the ledger as "seq > cursor". Sequence numbers are taken at insert but become
+        // visible at commit, so two writers could commit out of order and a follower whose cursor passed
+        // the later seq would never see the earlier one. Holding one lock from taking seqs to commit makes
+        // commit order equal seq order. Take no other lock after this one that a writer holds before it.
+        // Keyed by schema, so deployments sharing a database do not wait on each other.
+        await sql`select pg_advisory_xact_lock(hashtext('modelfleet:change-ledger'), hashtext(current_schema()))`.execute(db);
+      }
       const rows = drafts.map((d) => ({
         entity: d.entity,
         entity_id: d.entityId,

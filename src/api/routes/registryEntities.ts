@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
+import { invalidInput } from '../../core/errors.js';
 import { parseOrThrow } from '../../core/zodIssues.js';
 import type { ChangeRecord } from '../../registry/change.js';
 import type { RegistryKind } from '../../registry/entry.js';
@@ -126,6 +127,13 @@ export function registerRegistryEntityRoutes(routes: ApiRoutes, service: Registr
       async (c) => {
         const version = ifMatch(c, true);
         const mergePatch = await readJson(c);
+        if (mergePatch === null || typeof mergePatch !== 'object' || Array.isArray(mergePatch)) {
+          // RFC 7396 would replace the whole entry with a non-object; here that can only be a mistake.
+          const got = mergePatch === null ? 'null' : Array.isArray(mergePatch) ? 'an array' : `a ${typeof mergePatch}`;
+          throw invalidInput(`a merge patch is a JSON object of the fields to change (got ${got}), e.g. {"description": "..."}; use PUT to replace the entry`, [
+            { path: '(body)', message: `expected a JSON object, got ${got}` },
+          ]);
+        }
         const result = await service.write(actorOf(c), kind, { action: 'patch', kind, key: key(c), mergePatch, ifVersion: version }, changeReason(c));
         return entryResponse(c, result.entry, 200, result.change);
       },
