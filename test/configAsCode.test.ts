@@ -306,6 +306,8 @@ forEachDatabase((db) => {
 
       assert.equal(refused.code, 1, show(refused));
       assert.match(refused.stderr, new RegExp(`task 'PFOLLOW' is not a task of model type '${OTHER_TYPE}'`));
+      // The server's cross-entry problem points at the file and line that declared the model.
+      assert.match(refused.stderr, new RegExp(`tasks/tasks\\.yaml:\\d+ models\\.${OTHER_TYPE}:v10\\.thresholds\\.PFOLLOW: `));
       assert.equal(await status('/teams/cac-tasks'), 404);
       assert.equal(await status('/model-types/ig_cactasks_main_dnn'), 404);
       assert.equal(await status(`/models/${OTHER_TYPE}:v10`), 404);

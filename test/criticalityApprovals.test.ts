@@ -210,6 +210,31 @@ forEachDatabase((db) => {
       assert.ok(noOncall.body.error.details.some((d: { path: string }) => d.path === 'oncall.coverage'));
     });
 
+    test('setting the tier directly supersedes a pending request, and a repeated request reuses it', async () => {
+      const name = 'ig_feed_direct_mtml';
+      const id = await pendingElevation(name);
+      const again = await patchType(name, { criticality: 'TIER1', ...highTierObligations }, member);
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.equal(again.body.pendingApproval.id, id, 'the same request is not filed twice');
+      const direct = await patchType(name, { criticality: 'TIER0' }, undefined, 'incident review');
+      assert.equal(direct.status, 200, JSON.stringify(direct.body));
+      assert.equal(direct.body.criticality, 'TIER0');
+      assert.equal(direct.body.pendingApproval, null);
+      const moot = await approval(id);
+      assert.equal(moot.status, 'superseded');
+      assert.match(moot.decisionReason, /set to TIER0 directly/);
+    });
+
+    test('lowering the tier supersedes a pending raise; approving it then is a 409', async () => {
+      const name = 'ig_feed_moved_mtml';
+      const id = await pendingElevation(name);
+      const lowered = await patchType(name, { criticality: 'TIER3' }, member);
+      assert.equal(lowered.status, 200);
+      assert.equal((await approval(id)).status, 'superseded');
+      const stale = await server.call('POST', `/approvals/${id}/approve`, { body: {} });
+      assert.equal(stale.status, 409);
+    });
+
     test('a member lowers a tier freely', async () => {
       const name = 'ig_search_typeahead_gbdt';
       const lowered = await patchType(name, { criticality: 'TIER3' }, member);

@@ -52,6 +52,7 @@ forEachDatabase((db) => {
     test('a request without a token gets 401 with the error shape', async () => {
       const response = await server.call('GET', '/teams', { token: null });
       assertErrorShape(response, 401, 'unauthorized');
+      assert.equal(response.headers.get('www-authenticate'), 'Bearer realm="modelfleet"');
       assert.match(response.body.error.message, /Bearer/);
       assert.deepEqual(response.body.error.details, []);
     });
