@@ -126,6 +126,23 @@ forEachDatabase((db) => {
       assert.equal(byType.body.items.length, 1);
     });
 
+    test("model lists follow their type: a new owner or tier shows in the models' filters at once", async () => {
+      await seed(server, {
+        teams: [sample.team('explore-ranking')],
+        modelTypes: [sample.modelType('ig_tagging_people_mtl')],
+        models: [sample.model('ig_tagging_people_mtl:v1'), sample.model('ig_tagging_people_mtl:v2', { criticality: 'TIER3' })],
+      });
+      const ids = async (query: string) => (await server.call('GET', `/models?modelType=ig_tagging_people_mtl&${query}`)).body.items.map((m: { id: string }) => m.id);
+      assert.deepEqual(await ids('ownerTeam=feed-ranking'), ['ig_tagging_people_mtl:v1', 'ig_tagging_people_mtl:v2']);
+      assert.deepEqual(await ids('criticality=TIER2'), ['ig_tagging_people_mtl:v1']);
+      const moved = await server.call('PATCH', '/model-types/ig_tagging_people_mtl', { body: { ownerTeam: 'explore-ranking', criticality: 'TIER4' }, headers: { 'if-match': '"1"' } });
+      assert.equal(moved.status, 200, JSON.stringify(moved.body));
+      assert.deepEqual(await ids('ownerTeam=feed-ranking'), []);
+      assert.deepEqual(await ids('ownerTeam=explore-ranking'), ['ig_tagging_people_mtl:v1', 'ig_tagging_people_mtl:v2']);
+      assert.deepEqual(await ids('criticality=TIER4'), ['ig_tagging_people_mtl:v1', 'ig_tagging_people_mtl:v2']);
+      assert.deepEqual(await ids('criticality=TIER3'), []);
+    });
+
     test('teams list their member tokens', async () => {
       await server.token('alice', 'member', 'feed-ranking');
       const team = await server.call('GET', '/teams/feed-ranking');

@@ -52,7 +52,8 @@ export function rowToModelType(row: Selectable<Database['model_types']>): Stored
   };
 }
 
-export function modelToRow(entry: StoredModel): Database['models'] {
+/** The model's own columns; the columns copied from its type are filled in by `refreshModelFilterColumns`. */
+export function modelToRow(entry: StoredModel): Omit<Database['models'], 'app' | 'surface' | 'architecture' | 'funnel_stage' | 'owner_team' | 'effective_criticality'> {
   const { spec } = entry;
   return {
     id: spec.id,

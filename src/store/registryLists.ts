@@ -70,24 +70,17 @@ export function registryLists(db: Kysely<Database>, dialect: DialectName) {
       const after = decodeCursor(query.cursor);
       // The filters pick the page's ids first and the documents are read for that page only: sorting
       // whole rows of every match made broad filters read thousands of documents to return 100.
-      let q = db
-        .selectFrom('models as m')
-        .innerJoin('model_types as t', 't.name', 'm.model_type')
-        .select('m.id')
-        .orderBy('m.id')
-        .limit(query.limit + 1);
+      let q = db.selectFrom('models as m').select('m.id').orderBy('m.id').limit(query.limit + 1);
       if (after !== null) q = q.where('m.id', '>', after);
       if (query.modelType) q = q.where('m.model_type', '=', query.modelType);
       if (query.role) q = q.where('m.role', '=', query.role);
-      if (query.app) q = q.where('t.app', '=', query.app);
-      if (query.surface) q = q.where('t.surface', '=', query.surface);
-      if (query.architecture) q = q.where('t.architecture', '=', query.architecture);
-      if (query.funnelStage) q = q.where('t.funnel_stage', '=', query.funnelStage);
-      if (query.ownerTeam) q = q.where('t.owner_team', '=', query.ownerTeam);
-      if (query.criticality) {
-        // A model's tier is its type's unless lowered; tiers compare as text (TIER0 < TIER4).
-        q = q.where(sql`case when m.criticality is not null and m.criticality > t.criticality then m.criticality else t.criticality end`, '=', query.criticality);
-      }
+      if (query.app) q = q.where('m.app', '=', query.app);
+      if (query.surface) q = q.where('m.surface', '=', query.surface);
+      if (query.architecture) q = q.where('m.architecture', '=', query.architecture);
+      if (query.funnelStage) q = q.where('m.funnel_stage', '=', query.funnelStage);
+      if (query.ownerTeam) q = q.where('m.owner_team', '=', query.ownerTeam);
+      // A model's tier is its type's unless lowered, kept in effective_criticality on every write.
+      if (query.criticality) q = q.where('m.effective_criticality', '=', query.criticality);
       if (query.q) q = q.where(sql`m.search like ${likePattern(query.q)} escape '\\'`, '=', sql`true`);
       if (query.tag) {
         const tag = query.tag;

@@ -7,6 +7,7 @@ import type { RegistryTx } from '../registry/registryStore.js';
 import type { DialectName } from './database.js';
 import { modelToRow, modelTypeToRow, rowToApproval, rowToChange, teamToRow } from './entryRows.js';
 import { IN_CHUNK, registryReads } from './registryReads.js';
+import { filterAssignments } from './migrations/003_models_filter_columns.js';
 import type { Database } from './schema.js';
 
 /** Rows per multi-row INSERT: large enough to batch, small enough for SQLite's parameter limit. */
@@ -98,6 +99,17 @@ export function registryTx(db: Kysely<Database>, dialect: DialectName): Registry
         return spec.assets.map((a) => ({ model_id: spec.id, model_type: spec.modelType, name: a.name, kind: a.kind, uri: a.uri }));
       });
       for (const chunk of chunks(assetRows, INSERT_CHUNK)) await db.insertInto('assets').values(chunk).execute();
+
+      // Lists filter models on columns copied from their type: refresh them for every type this write
+      // touched (a type's owner or tier changed, or models were written).
+      const touchedTypes = new Set<string>(derived.keys());
+      for (const write of writes) {
+        if (write.kind === 'modelType') touchedTypes.add(write.key);
+        if (write.kind === 'model' && write.entry) touchedTypes.add((write.entry as StoredModel).spec.modelType);
+      }
+      for (const chunk of chunks([...touchedTypes], IN_CHUNK)) {
+        await sql`update models set ${sql.join(filterAssignments())} where model_type in (${sql.join(chunk)})`.execute(db);
+      }
 
       for (const [name, value] of derived) {
         await db

@@ -26,6 +26,13 @@ export interface Database {
     model_type: string;
     role: string;
     criticality: string | null;
+    /** Copied from the model's type so lists filter on one table's indexes; kept in step on every write. */
+    app: string | null;
+    surface: string | null;
+    architecture: string | null;
+    funnel_stage: string | null;
+    owner_team: string | null;
+    effective_criticality: string | null;
     search: string;
     doc: string;
     created_at: string;
