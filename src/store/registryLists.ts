@@ -29,6 +29,15 @@ function page<T>(items: T[], limit: number, keyOf: (item: T) => string): Page<T>
 
 const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+/** The type's columns lists filter on; model rows carry copies of them under the same names. */
+const typeFilterColumns = { app: 'app', surface: 'surface', architecture: 'architecture', funnelStage: 'funnel_stage', ownerTeam: 'owner_team' } as const;
+
+function typeFilters(alias: 't' | 'm', query: ModelTypeListQuery) {
+  return (Object.keys(typeFilterColumns) as Array<keyof typeof typeFilterColumns>)
+    .filter((field) => query[field] !== undefined)
+    .map((field) => sql<boolean>`${sql.ref(`${alias}.${typeFilterColumns[field]}`)} = ${query[field]}`);
+}
+
 /** Filtered, cursor-paginated lists. */
 export function registryLists(db: Kysely<Database>, dialect: DialectName) {
   // A team's free text is its name, description and on-call rotation: matching the stored JSON text
@@ -49,11 +58,7 @@ export function registryLists(db: Kysely<Database>, dialect: DialectName) {
       const after = decodeCursor(query.cursor);
       let q = db.selectFrom('model_types as t').selectAll('t').orderBy('t.name').limit(query.limit + 1);
       if (after !== null) q = q.where('t.name', '>', after);
-      if (query.app) q = q.where('t.app', '=', query.app);
-      if (query.surface) q = q.where('t.surface', '=', query.surface);
-      if (query.architecture) q = q.where('t.architecture', '=', query.architecture);
-      if (query.funnelStage) q = q.where('t.funnel_stage', '=', query.funnelStage);
-      if (query.ownerTeam) q = q.where('t.owner_team', '=', query.ownerTeam);
+      for (const filter of typeFilters('t', query)) q = q.where(filter);
       if (query.criticality) q = q.where('t.criticality', '=', query.criticality);
       if (query.q) q = q.where(sql`t.search like ${likePattern(query.q)} escape '\\'`, '=', sql`true`);
       if (query.tag) {
@@ -74,11 +79,7 @@ export function registryLists(db: Kysely<Database>, dialect: DialectName) {
       if (after !== null) q = q.where('m.id', '>', after);
       if (query.modelType) q = q.where('m.model_type', '=', query.modelType);
       if (query.role) q = q.where('m.role', '=', query.role);
-      if (query.app) q = q.where('m.app', '=', query.app);
-      if (query.surface) q = q.where('m.surface', '=', query.surface);
-      if (query.architecture) q = q.where('m.architecture', '=', query.architecture);
-      if (query.funnelStage) q = q.where('m.funnel_stage', '=', query.funnelStage);
-      if (query.ownerTeam) q = q.where('m.owner_team', '=', query.ownerTeam);
+      for (const filter of typeFilters('m', query)) q = q.where(filter);
       // A model's tier is its type's unless lowered, kept in effective_criticality on every write.
       if (query.criticality) q = q.where('m.effective_criticality', '=', query.criticality);
       if (query.q) q = q.where(sql`m.search like ${likePattern(query.q)} escape '\\'`, '=', sql`true`);
