@@ -38,6 +38,16 @@ function typeFilters(alias: 't' | 'm', query: ModelTypeListQuery) {
     .map((field) => sql<boolean>`${sql.ref(`${alias}.${typeFilterColumns[field]}`)} = ${query[field]}`);
 }
 
+/** Free text over the search column, and a tag through the tag index. */
+function textAndTagFilters(entity: 'modelType' | 'model', searchColumn: string, keyColumn: string, query: ListQuery) {
+  const filters = [];
+  if (query.q) filters.push(sql<boolean>`${sql.ref(searchColumn)} like ${likePattern(query.q)} escape '\\'`);
+  if (query.tag) {
+    filters.push(sql<boolean>`exists (select 1 from entity_tags g where g.entity = ${entity} and g.entity_id = ${sql.ref(keyColumn)} and g.tag = ${query.tag})`);
+  }
+  return filters;
+}
+
 /** Filtered, cursor-paginated lists. */
 export function registryLists(db: Kysely<Database>, dialect: DialectName) {
   // A team's free text is its name, description and on-call rotation: matching the stored JSON text
@@ -60,13 +70,7 @@ export function registryLists(db: Kysely<Database>, dialect: DialectName) {
       if (after !== null) q = q.where('t.name', '>', after);
       for (const filter of typeFilters('t', query)) q = q.where(filter);
       if (query.criticality) q = q.where('t.criticality', '=', query.criticality);
-      if (query.q) q = q.where(sql`t.search like ${likePattern(query.q)} escape '\\'`, '=', sql`true`);
-      if (query.tag) {
-        const tag = query.tag;
-        q = q.where(({ exists, selectFrom }) =>
-          exists(selectFrom('entity_tags as g').select('g.tag').where('g.entity', '=', 'modelType').whereRef('g.entity_id', '=', 't.name').where('g.tag', '=', tag)),
-        );
-      }
+      for (const filter of textAndTagFilters('modelType', 't.search', 't.name', query)) q = q.where(filter);
       const rows = await q.execute();
       return page(rows.map(rowToModelType), query.limit, (t) => t.spec.name);
     },
@@ -82,13 +86,7 @@ export function registryLists(db: Kysely<Database>, dialect: DialectName) {
       for (const filter of typeFilters('m', query)) q = q.where(filter);
       // A model's tier is its type's unless lowered, kept in effective_criticality on every write.
       if (query.criticality) q = q.where('m.effective_criticality', '=', query.criticality);
-      if (query.q) q = q.where(sql`m.search like ${likePattern(query.q)} escape '\\'`, '=', sql`true`);
-      if (query.tag) {
-        const tag = query.tag;
-        q = q.where(({ exists, selectFrom }) =>
-          exists(selectFrom('entity_tags as g').select('g.tag').where('g.entity', '=', 'model').whereRef('g.entity_id', '=', 'm.id').where('g.tag', '=', tag)),
-        );
-      }
+      for (const filter of textAndTagFilters('model', 'm.search', 'm.id', query)) q = q.where(filter);
       const rows = await db
         .selectFrom('models as p')
         .innerJoin('model_types as pt', 'pt.name', 'p.model_type')
