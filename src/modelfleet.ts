@@ -42,7 +42,7 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
   const store = kyselyRegistryStore(database);
   const clock = options.clock ?? systemClock;
   const registry = new RegistryService(store, clock);
-  const tokens = new TokenService(kyselyTokenRepository(database.db), store, () => clock.now());
+  const tokens = new TokenService(kyselyTokenRepository(database.db, database.dialect), store, () => clock.now());
   const dataDir = options.dataDir ?? defaultDataDir(url);
   const boot = await tokens.bootstrapAdmin({ envToken: options.adminToken, dataDir });
   return {

@@ -255,6 +255,30 @@ forEachDatabase((db) => {
     });
   });
 
+  describe(`concurrent revocation on ${db.name}`, () => {
+    test('two admins revoking each other at once leave exactly one admin', async () => {
+      const server = await TestServer.start(db);
+      try {
+        const a = await server.token('admin-a', 'admin');
+        const b = await server.token('admin-b', 'admin');
+        // Leave only admin-a and admin-b active, then race them against each other, several times over.
+        assert.equal((await server.call('DELETE', '/tokens/admin', { token: a })).status, 204);
+        const [first, second] = await Promise.all([
+          server.call('DELETE', '/tokens/admin-b', { token: a }),
+          server.call('DELETE', '/tokens/admin-a', { token: b }),
+        ]);
+        // One wins; the other is refused: as the last admin (409), or because its own token is already gone (401).
+        const statuses = [first.status, second.status].sort();
+        assert.equal(statuses[0], 204, JSON.stringify([first.body, second.body]));
+        assert.ok([401, 409].includes(statuses[1]!), JSON.stringify([first.body, second.body]));
+        const active = await server.fleet.database.db.selectFrom('tokens').select('name').where('role', '=', 'admin').where('revoked_at', 'is', null).execute();
+        assert.equal(active.length, 1);
+      } finally {
+        await server.close();
+      }
+    });
+  });
+
   describe(`admin token bootstrap on ${db.name}`, () => {
     test('the first start issues an admin token into <dataDir>/admin-token (0600); a second start issues none', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'modelfleet-boot-'));

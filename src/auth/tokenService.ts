@@ -66,11 +66,8 @@ export class TokenService {
     assertAdmin(actor, 'revoking tokens');
     const token = await this.tokens.findByName(name);
     if (!token) throw notFound(`token '${name}' does not exist`);
-    if (token.revokedAt) return;
-    if (token.role === 'admin' && (await this.tokens.countActiveAdmins()) <= 1) {
-      throw conflict(`'${name}' is the last admin token; issue another admin token before revoking it`);
-    }
-    await this.tokens.revoke(name, this.now().toISOString());
+    const outcome = await this.tokens.revoke(name, this.now().toISOString());
+    if (outcome === 'last_admin') throw conflict(`'${name}' is the last admin token; issue another admin token before revoking it`);
     this.cache.clear();
   }
 
