@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { ApiClient, definedOnly } from './client.js';
+import type { Model } from '../registry/model.js';
+import type { ModelType } from '../registry/modelType.js';
+import { onCallBrief } from '../registry/onCallBrief.js';
 import { printJson, printTable } from './output.js';
 import { clientOptions, withServerOptions } from './serverOptions.js';
 
@@ -87,6 +90,17 @@ export function registerEntityCommands(program: Command): void {
         printJson(body);
       },
     );
+
+    if (config.command === 'models') {
+      withServerOptions(
+        group.command('explain').argument('<id>').description('what an on-call engineer needs: purpose, tier, owner, on-call, and the safe first response'),
+      ).action(async (id: string, options: Record<string, unknown>) => {
+        const client = new ApiClient(clientOptions(options));
+        const { body: model } = await client.request<Model>('GET', path(id));
+        const { body: type } = await client.request<ModelType>('GET', `/model-types/${encodeURIComponent(model.modelType)}`);
+        process.stdout.write(`${onCallBrief(model, type).join('\n')}\n`);
+      });
+    }
 
     withServerOptions(
       group
