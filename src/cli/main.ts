@@ -3,6 +3,7 @@ import { registerAdminCommands } from './adminCommands.js';
 import { ApiError } from './client.js';
 import { registerConfigCommands } from './configCommands.js';
 import { registerEntityCommands } from './entityCommands.js';
+import { registerMetricsCommand } from './metricsCommand.js';
 import { registerServeCommands } from './serveCommands.js';
 import { DomainError } from '../core/errors.js';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerConfigCommands(program);
   registerEntityCommands(program);
   registerAdminCommands(program);
+  registerMetricsCommand(program);
   return program;
 }
 
