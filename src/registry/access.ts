@@ -31,8 +31,3 @@ export function assertCanWriteTeam(actor: Actor, team: string, action: 'create' 
   if (action === 'update') return assertCanWriteOwned(actor, `team '${team}'`, team, team);
   assertAdmin(actor, `${action === 'create' ? 'creating' : 'deleting'} team '${team}'`);
 }
-
-export function assertCanRead(actor: Actor): void {
-  // Every role reads the registry; the check exists so reads go through the same door as writes.
-  void actor;
-}

@@ -34,9 +34,7 @@ export function parseModelTypeName(name: string, settings: RegistrySettings, pat
       ],
     };
   }
-  const tokens = name.split('_');
-  const app = tokens[0]!;
-  const architecture = tokens[tokens.length - 1]!;
+  const { app, architecture } = splitModelTypeName(name);
   const problems: ErrorDetail[] = [];
   if (!settings.apps.includes(app)) {
     problems.push({ path, message: `unknown app '${app}' in '${name}': ${suggestion(app, settings.apps)}` });
@@ -48,7 +46,13 @@ export function parseModelTypeName(name: string, settings: RegistrySettings, pat
     });
   }
   if (problems.length) return { ok: false, problems };
-  return { ok: true, parsed: { app, surface: tokens[1]!, subsurfaces: tokens.slice(2, -1), architecture } };
+  return { ok: true, parsed: splitModelTypeName(name) };
+}
+
+/** The parts of a name already known to follow the grammar (stored names were checked when written). */
+export function splitModelTypeName(name: string): ParsedModelTypeName {
+  const tokens = name.split('_');
+  return { app: tokens[0]!, surface: tokens[1]!, subsurfaces: tokens.slice(2, -1), architecture: tokens[tokens.length - 1]! };
 }
 
 /** Splits a model id `<modelType>:<version>`; null when it does not have that shape. */

@@ -135,7 +135,7 @@ export class RegistryService {
 
   async write<K extends RegistryKind>(actor: Actor, kind: K, op: RegistryOp, reason: string | null): Promise<WriteResult<RegistryView[K]>> {
     const outcome = await this.execute(actor, [op], { reason });
-    const key = op.action === 'create' ? ((op.input as Record<string, string>)[kind === 'model' ? 'id' : 'name'] ?? '') : 'key' in op ? op.key : '';
+    const key = op.action === 'create' ? (inputKey(kind, op.input) ?? '') : 'key' in op ? op.key : '';
     const change = outcome.changes.at(-1) ?? null;
     return { entry: await this.viewFromOutcome(kind, key, outcome), change, approvals: outcome.approvals };
   }

@@ -3,7 +3,7 @@ import { effectiveModelCriticality } from './criticalityPolicy.js';
 import type { StoredModel, StoredModelType, StoredTeam } from './entry.js';
 import type { Model } from './model.js';
 import type { ModelType } from './modelType.js';
-import { parseModelTypeName, type ParsedModelTypeName } from './modelTypeName.js';
+import { splitModelTypeName } from './modelTypeName.js';
 import type { Team } from './team.js';
 import type { Criticality } from './vocabulary.js';
 
@@ -19,19 +19,12 @@ export function teamView(entry: StoredTeam, members: string[]): Team {
   return { ...entry.spec, members, ...meta(entry) };
 }
 
-/** Splits a stored name without the settings check: names were checked when written. */
-export function parsedName(name: string): ParsedModelTypeName {
-  const parsed = parseModelTypeName(name, { apps: [name.split('_')[0]!], architectures: [name.split('_').at(-1)!] });
-  if (!parsed.ok) throw new Error(`stored model type name '${name}' does not parse`);
-  return parsed.parsed;
-}
-
 export function modelTypeView(entry: StoredModelType, pending: Approval | null): ModelType {
   return {
     ...entry.spec,
     baselineModelId: entry.baselineModelId,
     holdoutModelId: entry.holdoutModelId,
-    parsed: parsedName(entry.spec.name),
+    parsed: splitModelTypeName(entry.spec.name),
     pendingApproval: pending
       ? {
           id: pending.id,

@@ -3,7 +3,7 @@ import type { Approval } from '../registry/approval.js';
 import type { ChangeRecord } from '../registry/change.js';
 import type { StoredModel, StoredModelType, StoredTeam } from '../registry/entry.js';
 import type { StoredExtensionSchema } from '../registry/registryStore.js';
-import { parsedName } from '../registry/views.js';
+import { splitModelTypeName } from '../registry/modelTypeName.js';
 import type { Database } from './schema.js';
 
 /** Conversions between stored rows and registry entries; the only place that knows both shapes. */
@@ -20,7 +20,7 @@ export function rowToTeam(row: Selectable<Database['teams']>): StoredTeam {
 
 export function modelTypeToRow(entry: StoredModelType): Database['model_types'] {
   const { spec } = entry;
-  const parsed = parsedName(spec.name);
+  const parsed = splitModelTypeName(spec.name);
   // Baseline and holdout are derived from the models' roles, so the stored document leaves them out.
   const doc = { ...spec, baselineModelId: null, holdoutModelId: null };
   return {
