@@ -8,6 +8,12 @@ import { RegistryService, systemClock, type Clock } from './registry/registrySer
 import { DEFAULT_DATABASE_URL, openDatabase, type DatabaseHandle } from './store/database.js';
 import { kyselyRegistryStore } from './store/registryRepository.js';
 import { kyselyTokenRepository } from './store/tokenRepository.js';
+import { Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client';
+import { IngestMetrics } from './monitoring/ingestMetrics.js';
+import { DEFAULT_INGEST_OPTIONS, IngestionService, type IngestOptions } from './stability/ingestion.js';
+import { RegistrySnapshotSource } from './stability/registrySnapshot.js';
+import { kyselyStabilityStore } from './store/stabilityRepository.js';
+import type { StabilityStore } from './stability/stabilityStore.js';
 
 export interface ModelfleetOptions {
   db?: string;
@@ -16,6 +22,7 @@ export interface ModelfleetOptions {
   adminToken?: string | undefined;
   clock?: Clock;
   logger?: Logger;
+  ingest?: Partial<IngestOptions>;
 }
 
 export interface Modelfleet {
@@ -24,6 +31,12 @@ export interface Modelfleet {
   tokens: TokenService;
   logger: Logger;
   dataDir: string;
+  clock: Clock;
+  stabilityStore: StabilityStore;
+  snapshots: RegistrySnapshotSource;
+  ingestion: IngestionService;
+  metrics: MetricsRegistry;
+  ingestMetrics: IngestMetrics;
   /** Set when this start issued a new admin token: print it once. */
   issuedAdminToken: { token: string; file: string } | null;
   close(): Promise<void>;
@@ -45,14 +58,29 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
   const tokens = new TokenService(kyselyTokenRepository(database.db, database.dialect), store, () => clock.now());
   const dataDir = options.dataDir ?? defaultDataDir(url);
   const boot = await tokens.bootstrapAdmin({ envToken: options.adminToken, dataDir });
+  const stabilityStore = kyselyStabilityStore(database);
+  const snapshots = new RegistrySnapshotSource(registry);
+  const ingestion = new IngestionService(stabilityStore, snapshots, clock, { ...DEFAULT_INGEST_OPTIONS, ...options.ingest });
+  const metrics = new MetricsRegistry();
+  collectDefaultMetrics({ register: metrics, prefix: 'modelfleet_' });
+  const ingestMetrics = new IngestMetrics(metrics);
   return {
     database,
     registry,
     tokens,
     logger,
     dataDir,
+    clock,
+    stabilityStore,
+    snapshots,
+    ingestion,
+    metrics,
+    ingestMetrics,
     issuedAdminToken: boot.token ? { token: boot.token, file: boot.file! } : null,
-    close: () => database.close(),
+    close: async () => {
+      snapshots.close();
+      await database.close();
+    },
   };
 }
 
@@ -64,7 +92,7 @@ export interface RunningServer {
 
 /** Serves the API of a wired modelfleet on host:port (port 0 picks a free one). */
 export async function listen(fleet: Modelfleet, options: { host?: string; port?: number } = {}): Promise<RunningServer> {
-  const app = createApi({ registry: fleet.registry, tokens: fleet.tokens, logger: fleet.logger });
+  const app = createApi({ registry: fleet.registry, tokens: fleet.tokens, logger: fleet.logger, ingestion: fleet.ingestion, ingestMetrics: fleet.ingestMetrics, metrics: fleet.metrics });
   const host = options.host ?? '127.0.0.1';
   const server: ServerType = await new Promise((resolveServer, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host }, () => resolveServer(s));

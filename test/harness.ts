@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import pino from 'pino';
-import { createModelfleet, listen, type Modelfleet, type RunningServer } from '../src/modelfleet.js';
+import { createModelfleet, listen, type Modelfleet, type ModelfleetOptions, type RunningServer } from '../src/modelfleet.js';
 import { dropPostgresSchema } from '../src/store/database.js';
 
 /** The databases every integration suite runs against; PostgreSQL only when its URL is set (CI sets it). */
@@ -51,9 +51,9 @@ export class TestServer {
     private readonly dbUrl: string,
   ) {}
 
-  static async start(db: TestDatabase): Promise<TestServer> {
+  static async start(db: TestDatabase, options: Partial<ModelfleetOptions> = {}): Promise<TestServer> {
     const url = db.freshUrl();
-    const fleet = await createModelfleet({ db: url, adminToken: ADMIN_TOKEN, dataDir: '/tmp/modelfleet-test', logger: pino({ level: 'silent' }) });
+    const fleet = await createModelfleet({ db: url, adminToken: ADMIN_TOKEN, dataDir: '/tmp/modelfleet-test', logger: pino({ level: 'silent' }), ...options });
     const server = await listen(fleet, { port: 0 });
     return new TestServer(fleet, server, db, url);
   }
@@ -90,6 +90,23 @@ export class TestServer {
     await this.server.close();
     await this.fleet.close();
     await this.db.cleanup(this.dbUrl);
+  }
+}
+
+/** A clock tests move by hand, so time-based rules (lateness, windows, SLOs) run in simulated time. */
+export class ManualClock {
+  constructor(private ms: number) {}
+  now(): Date {
+    return new Date(this.ms);
+  }
+  set(ms: number): void {
+    this.ms = ms;
+  }
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+  get epochMs(): number {
+    return this.ms;
   }
 }
 

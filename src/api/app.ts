@@ -11,11 +11,18 @@ import { registerLedgerRoutes } from './routes/ledger.js';
 import { registerRegistryEntityRoutes } from './routes/registryEntities.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { notFound } from '../core/errors.js';
+import type { Registry as MetricsRegistry } from 'prom-client';
+import type { IngestionService } from '../stability/ingestion.js';
+import type { IngestMetrics } from '../monitoring/ingestMetrics.js';
+import { registerEventRoutes } from './routes/events.js';
 
 export interface ApiServices {
   registry: RegistryService;
   tokens: TokenService;
   logger: Logger;
+  ingestion: IngestionService;
+  ingestMetrics: IngestMetrics;
+  metrics: MetricsRegistry;
 }
 
 /** The HTTP API: web-standard Request/Response, so tests can call `app.fetch` or a real server alike. */
@@ -42,6 +49,8 @@ export function createApi(services: ApiServices): Hono<AppEnv> {
   });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // Prometheus scrapes without a token, as is usual; the counters carry no secrets.
+  app.get('/metrics', async (c) => c.text(await services.metrics.metrics(), 200, { 'content-type': services.metrics.contentType }));
   app.get('/api/v1/openapi.json', (c) => c.json(document ??= routes.document()));
   let document: object | undefined;
 
@@ -51,5 +60,6 @@ export function createApi(services: ApiServices): Hono<AppEnv> {
   registerExtensionSchemaRoutes(routes, services.registry);
   registerLedgerRoutes(routes, services.registry);
   registerTokenRoutes(routes, services.tokens);
+  registerEventRoutes(routes, services.ingestion, services.ingestMetrics);
   return app;
 }

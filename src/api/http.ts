@@ -9,14 +9,29 @@ export const APPLY_BODY_LIMIT = 64 * 1024 * 1024;
 
 /** Reads a JSON body within `limit` bytes, with errors that say where the JSON broke. */
 export async function readJson(c: Context, limit = DEFAULT_BODY_LIMIT): Promise<unknown> {
-  const declared = Number(c.req.header('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
     throw invalidInput(`send the body as JSON with Content-Type: application/json (got '${type || 'none'}')`);
   }
+  return parseJsonText((await readBody(c, limit)).toString('utf8'));
+}
+
+/** Parses a JSON document, or says where it broke. */
+export function parseJsonText(text: string): unknown {
+  if (!text.trim()) throw invalidInput('the request body is empty; send a JSON document');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw invalidInput(`the body is not valid JSON: ${(error as Error).message}`, [{ path: '(body)', message: (error as Error).message }]);
+  }
+}
+
+/** Reads the raw body, refusing (413) as soon as it passes `limit` bytes rather than after buffering it all. */
+export async function readBody(c: Context, limit: number): Promise<Buffer> {
+  const declared = Number(c.req.header('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const reader = c.req.raw.body?.getReader();
-  if (!reader) throw invalidInput('the request has no body; send a JSON document');
+  if (!reader) throw invalidInput('the request has no body');
   const parts: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -29,16 +44,10 @@ export async function readJson(c: Context, limit = DEFAULT_BODY_LIMIT): Promise<
     }
     parts.push(value);
   }
-  const text = Buffer.concat(parts).toString('utf8');
-  if (!text.trim()) throw invalidInput('the request body is empty; send a JSON document');
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw invalidInput(`the body is not valid JSON: ${(error as Error).message}`, [{ path: '(body)', message: (error as Error).message }]);
-  }
+  return Buffer.concat(parts);
 }
 
-function tooLarge(limit: number) {
+export function tooLarge(limit: number) {
   return payloadTooLarge(`the body is larger than ${limit} bytes; split it into smaller requests`);
 }
 

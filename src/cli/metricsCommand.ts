@@ -1,8 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { zodDetails } from '../core/zodIssues.js';
-import { LabeledEventSchema, parseDuration } from '../stability/labeledEvent.js';
+import { parseDuration, parseLabeledEvent } from '../stability/labeledEvent.js';
 import { MetricsReport } from '../stability/metricsReport.js';
 import { printJson, printTable, progress, progressDone } from './output.js';
 
@@ -42,15 +41,12 @@ export function registerMetricsCommand(program: Command): void {
           if (++bad <= MAX_REPORTED_LINES) process.stderr.write(`${file}:${line}: not JSON: ${(error as Error).message}\n`);
           continue;
         }
-        const parsed = LabeledEventSchema.safeParse(value);
-        if (!parsed.success) {
-          if (++bad <= MAX_REPORTED_LINES) {
-            const details = zodDetails(parsed.error, { schema: LabeledEventSchema, input: value });
-            process.stderr.write(`${file}:${line}: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}\n`);
-          }
+        const parsed = parseLabeledEvent(value);
+        if ('problem' in parsed) {
+          if (++bad <= MAX_REPORTED_LINES) process.stderr.write(`${file}:${line}: ${parsed.problem}\n`);
           continue;
         }
-        report.add(parsed.data);
+        report.add(parsed.event);
       }
       progressDone();
       const rows = report.rows();

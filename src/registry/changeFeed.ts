@@ -21,6 +21,12 @@ export class ChangeFeed {
     this.events.emit('commit');
   }
 
+  /** Calls `listener` after each write this process commits; returns the unsubscribe function. */
+  onCommit(listener: () => void): () => void {
+    this.events.on('commit', listener);
+    return () => this.events.off('commit', listener);
+  }
+
   async changesAfter(
     after: number,
     options: { limit: number; waitSeconds: number; entity?: EntityKind | undefined; entityId?: string | undefined; signal?: AbortSignal | undefined },

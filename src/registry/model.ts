@@ -12,6 +12,20 @@ export const AssetSchema = z
   })
   .strict();
 
+/** How a learned band was derived, kept on the model so its history shows why the band moved. */
+export const ThresholdBasisSchema = z
+  .object({
+    method: z.string().min(1).max(200),
+    from: z.string().describe('RFC 3339 start of the history the band was learned from'),
+    to: z.string().describe('RFC 3339 end of that history'),
+    windows: z.number().int().nonnegative().describe('healthy windows used'),
+    excludedWindows: z.number().int().nonnegative().describe('windows left out because the model was unstable or had too little data'),
+    calibrationMedian: z.number().nullable(),
+    neMedian: z.number().nullable(),
+    learnedAt: z.string(),
+  })
+  .strict();
+
 export const TaskThresholdsSchema = z
   .object({
     calibration: z
@@ -19,10 +33,13 @@ export const TaskThresholdsSchema = z
       .strict()
       .refine((c) => c.min <= c.max, { message: 'calibration.min must not exceed calibration.max' }),
     neMax: z.number().positive(),
-    minPositives: z.number().int().nonnegative().default(0),
+    minPositives: z.number().int().nonnegative().default(0).describe('fewer weighted positives in the window than this: insufficient_data, never unstable'),
+    minCount: z.number().int().nonnegative().optional().describe('fewer events in the window than this: insufficient_data'),
     source: z.enum(ThresholdSource).default('static'),
+    basis: ThresholdBasisSchema.optional(),
   })
   .strict();
+export type TaskThresholds = z.output<typeof TaskThresholdsSchema>;
 
 export const CapacityProfileSchema = z
   .object({

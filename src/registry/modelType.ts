@@ -45,6 +45,13 @@ export const ModelTypeInputSchema = z
       .refine((tasks) => new Set(tasks.map((t) => t.name)).size === tasks.length, 'task names must not repeat'),
     baselineModelId: ModelRefSchema.describe('derived from the model whose role is baseline; if given it must agree'),
     holdoutModelId: ModelRefSchema.describe('derived from the model whose role is holdout; if given it must agree'),
+    stability: z
+      .object({
+        windowMinutes: z.number().int().min(5).max(1440).describe('rolling window each evaluation sums; default 60'),
+      })
+      .strict()
+      .optional()
+      .describe("how this type's models are evaluated for stability"),
     extended: ExtendedSchema.default({}),
     tags: TagsSchema.default([]),
   })

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { zodDetails } from '../core/zodIssues.js';
 
 /** Epoch milliseconds, or an RFC 3339 timestamp turned into them. */
 const TimestampSchema = z.union([
@@ -30,4 +31,12 @@ export function parseDuration(text: string): number | null {
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 'ms') as 'ms'];
   const value = Number(match[1]) * unit;
   return value > 0 ? value : null;
+}
+
+/** Parses one event, or says in one line what is wrong with it and where. */
+export function parseLabeledEvent(value: unknown): { event: LabeledEvent } | { problem: string } {
+  const parsed = LabeledEventSchema.safeParse(value);
+  if (parsed.success) return { event: parsed.data };
+  const details = zodDetails(parsed.error, { schema: LabeledEventSchema, input: value });
+  return { problem: details.map((d) => `${d.path}: ${d.message}`).join('; ') };
 }

@@ -84,4 +84,35 @@ export interface Database {
     created_at: string;
     revoked_at: string | null;
   };
+  stability_buckets: {
+    model_id: string;
+    task: string;
+    /** Minutes per bucket: 1 or 60. */
+    resolution: number;
+    bucket_start: number;
+    count: number;
+    weight: number;
+    weight_c: number;
+    positives: number;
+    positives_c: number;
+    weighted_p: number;
+    weighted_p_c: number;
+    log_loss: number;
+    log_loss_c: number;
+  };
+  ingest_requests: { actor: string; idempotency_key: string; body_hash: string; response: string; received_at: number };
+  stability_evaluations: { model_id: string; minute: number; status: string; doc: string };
+  stability_hours: { model_id: string; hour: number; stable: number; unstable: number; insufficient: number };
+  alerts: {
+    fingerprint: string;
+    model_id: string;
+    kind: string;
+    state: string;
+    severity: string;
+    starts_at: string;
+    ends_at: string | null;
+    updated_at: string;
+    doc: string;
+  };
+  job_state: { name: string; value: string };
 }

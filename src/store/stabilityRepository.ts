@@ -1,0 +1,277 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { AccumulatorSnapshot } from '../stability/accumulator.js';
+import type { ModelEvaluation, ModelStatus } from '../stability/evaluation.js';
+import { HOUR_MS } from '../stability/eventBatch.js';
+import { Resolution, type BucketRow, type StabilityStore, type StatusCounts } from '../stability/stabilityStore.js';
+import type { DatabaseHandle } from './database.js';
+import type { Database } from './schema.js';
+
+/** Rows per multi-row statement: 15 columns each stays under SQLite's 32766 bound parameters. */
+const CHUNK = 1000;
+
+type BucketTable = Database['stability_buckets'];
+
+function bucketValues(row: BucketRow, resolution: Resolution): BucketTable {
+  const s = row.sums;
+  return {
+    model_id: row.modelId,
+    task: row.task,
+    resolution,
+    bucket_start: row.start,
+    count: s.count,
+    weight: s.weight[0],
+    weight_c: s.weight[1],
+    positives: s.positives[0],
+    positives_c: s.positives[1],
+    weighted_p: s.weightedP[0],
+    weighted_p_c: s.weightedP[1],
+    log_loss: s.weightedLogLoss[0],
+    log_loss_c: s.weightedLogLoss[1],
+  };
+}
+
+interface SummedRow {
+  model_id: string;
+  task: string;
+  start: number | string;
+  count: number | string;
+  weight: number;
+  weight_c: number;
+  positives: number;
+  positives_c: number;
+  weighted_p: number;
+  weighted_p_c: number;
+  log_loss: number;
+  log_loss_c: number;
+}
+
+function toBucketRow(row: SummedRow): BucketRow {
+  const sums: AccumulatorSnapshot = {
+    version: 1,
+    count: Number(row.count),
+    weight: [Number(row.weight), Number(row.weight_c)],
+    positives: [Number(row.positives), Number(row.positives_c)],
+    weightedP: [Number(row.weighted_p), Number(row.weighted_p_c)],
+    weightedLogLoss: [Number(row.log_loss), Number(row.log_loss_c)],
+  };
+  return { modelId: row.model_id, task: row.task, start: Number(row.start), sums };
+}
+
+const byKey = (a: BucketRow, b: BucketRow) => (a.modelId < b.modelId ? -1 : a.modelId > b.modelId ? 1 : a.task < b.task ? -1 : a.task > b.task ? 1 : a.start - b.start);
+
+async function upsertBuckets(trx: Transaction<Database>, rows: readonly BucketRow[], resolution: Resolution): Promise<void> {
+  // One order for every writer: concurrent PostgreSQL transactions then lock rows in the same sequence and cannot deadlock.
+  const sorted = [...rows].sort(byKey);
+  for (let i = 0; i < sorted.length; i += CHUNK) {
+    const values = sorted.slice(i, i + CHUNK).map((r) => bucketValues(r, resolution));
+    await trx
+      .insertInto('stability_buckets')
+      .values(values)
+      .onConflict((oc) =>
+        oc.columns(['resolution', 'bucket_start', 'model_id', 'task']).doUpdateSet(() => {
+          const plus = (column: Exclude<keyof BucketTable, 'model_id' | 'task' | 'resolution' | 'bucket_start'>) =>
+            sql<number>`${sql.ref(`stability_buckets.${column}`)} + ${sql.ref(`excluded.${column}`)}`;
+          return {
+            count: plus('count'),
+            weight: plus('weight'),
+            weight_c: plus('weight_c'),
+            positives: plus('positives'),
+            positives_c: plus('positives_c'),
+            weighted_p: plus('weighted_p'),
+            weighted_p_c: plus('weighted_p_c'),
+            log_loss: plus('log_loss'),
+            log_loss_c: plus('log_loss_c'),
+          };
+        }),
+      )
+      .execute();
+  }
+}
+
+const SUM_COLUMNS = (['count', 'weight', 'weight_c', 'positives', 'positives_c', 'weighted_p', 'weighted_p_c', 'log_loss', 'log_loss_c'] as const).map((column) =>
+  sql<number>`sum(${sql.ref(column)})`.as(column),
+);
+
+function countsOf(stable: unknown, unstable: unknown, insufficient: unknown): StatusCounts {
+  return { stable: Number(stable ?? 0), unstable: Number(unstable ?? 0), insufficient: Number(insufficient ?? 0) };
+}
+
+/** Stability's storage over Kysely: the same SQL on SQLite and PostgreSQL. */
+export function kyselyStabilityStore(handle: DatabaseHandle): StabilityStore {
+  const db: Kysely<Database> = handle.db;
+  return {
+    async ingest(write) {
+      return db.transaction().execute(async (trx) => {
+        const key = write.idempotency;
+        if (key) {
+          // Claiming the key first makes a concurrent retry wait for this transaction, then find the key taken.
+          const claimed = await trx
+            .insertInto('ingest_requests')
+            .values({ actor: key.actor, idempotency_key: key.key, body_hash: key.bodyHash, response: key.response, received_at: key.receivedAt })
+            .onConflict((oc) => oc.columns(['actor', 'idempotency_key']).doNothing())
+            .executeTakeFirst();
+          if (Number(claimed.numInsertedOrUpdatedRows ?? 0n) === 0) {
+            const earlier = await trx
+              .selectFrom('ingest_requests')
+              .select(['body_hash', 'response'])
+              .where('actor', '=', key.actor)
+              .where('idempotency_key', '=', key.key)
+              .executeTakeFirstOrThrow();
+            return earlier.body_hash === key.bodyHash ? { outcome: 'replayed' as const, response: earlier.response } : { outcome: 'key_reused' as const, bodyHash: earlier.body_hash };
+          }
+        }
+        await upsertBuckets(trx, write.minuteBuckets, Resolution.minute);
+        await upsertBuckets(trx, write.hourBuckets, Resolution.hour);
+        return { outcome: 'written' as const };
+      });
+    },
+
+    async windowSums(from, to, modelIds) {
+      let query = db
+        .selectFrom('stability_buckets')
+        .select(['model_id', 'task', sql<number>`min(bucket_start)`.as('start'), ...SUM_COLUMNS])
+        .where('resolution', '=', Resolution.minute)
+        .where('bucket_start', '>=', from)
+        .where('bucket_start', '<', to);
+      if (modelIds) {
+        if (!modelIds.length) return [];
+        query = query.where('model_id', 'in', [...modelIds]);
+      }
+      const rows = await query.groupBy(['model_id', 'task']).execute();
+      return (rows as unknown as SummedRow[]).map((r) => ({ ...toBucketRow(r), start: from }));
+    },
+
+    async buckets(modelId, resolution, from, to) {
+      const rows = await db
+        .selectFrom('stability_buckets')
+        .select(['model_id', 'task', 'bucket_start as start', 'count', 'weight', 'weight_c', 'positives', 'positives_c', 'weighted_p', 'weighted_p_c', 'log_loss', 'log_loss_c'])
+        .where('model_id', '=', modelId)
+        .where('resolution', '=', resolution)
+        .where('bucket_start', '>=', from)
+        .where('bucket_start', '<', to)
+        .orderBy('bucket_start')
+        .orderBy('task')
+        .execute();
+      return rows.map((r) => toBucketRow(r as SummedRow));
+    },
+
+    async writeEvaluations(minute, evaluations) {
+      const hour = minute - (minute % HOUR_MS);
+      await db.transaction().execute(async (trx) => {
+        // Re-evaluating a minute (after a restart, say) replaces it and takes its old verdicts out of the hour.
+        const previous = await trx.selectFrom('stability_evaluations').select(['model_id', 'status']).where('minute', '=', minute).execute();
+        if (previous.length) {
+          await trx.deleteFrom('stability_evaluations').where('minute', '=', minute).execute();
+          await addToHours(trx, hour, previous.map((p) => ({ modelId: p.model_id, status: p.status as ModelStatus })), -1);
+        }
+        for (let i = 0; i < evaluations.length; i += CHUNK) {
+          await trx
+            .insertInto('stability_evaluations')
+            .values(evaluations.slice(i, i + CHUNK).map((e) => ({ model_id: e.modelId, minute, status: e.status, doc: JSON.stringify(e) })))
+            .execute();
+        }
+        await addToHours(trx, hour, evaluations, 1);
+      });
+    },
+
+    async evaluations(modelId, from, to) {
+      const rows = await db
+        .selectFrom('stability_evaluations')
+        .selectAll()
+        .where('model_id', '=', modelId)
+        .where('minute', '>=', from)
+        .where('minute', '<', to)
+        .orderBy('minute')
+        .execute();
+      return rows.map((r) => ({ modelId: r.model_id, minute: Number(r.minute), status: r.status as ModelStatus, evaluation: JSON.parse(r.doc) as ModelEvaluation }));
+    },
+
+    async latestEvaluations(at) {
+      const rows = await db
+        .selectFrom('stability_evaluations as e')
+        .selectAll('e')
+        .where('e.minute', '=', (eb) => eb.selectFrom('stability_evaluations').select((x) => x.fn.max('minute').as('m')).where('minute', '<=', at))
+        .execute();
+      return rows.map((r) => ({ modelId: r.model_id, minute: Number(r.minute), status: r.status as ModelStatus, evaluation: JSON.parse(r.doc) as ModelEvaluation }));
+    },
+
+    async minuteCounts(from, to) {
+      const rows = await db
+        .selectFrom('stability_evaluations')
+        .select([
+          'model_id',
+          sql<number>`sum(case when status = 'stable' then 1 else 0 end)`.as('stable'),
+          sql<number>`sum(case when status = 'unstable' then 1 else 0 end)`.as('unstable'),
+          sql<number>`sum(case when status = 'insufficient_data' then 1 else 0 end)`.as('insufficient'),
+        ])
+        .where('minute', '>=', from)
+        .where('minute', '<', to)
+        .groupBy('model_id')
+        .execute();
+      return new Map(rows.map((r) => [r.model_id, countsOf(r.stable, r.unstable, r.insufficient)]));
+    },
+
+    async hourCounts(from, to) {
+      const rows = await db
+        .selectFrom('stability_hours')
+        .select(['model_id', (eb) => eb.fn.sum<number>('stable').as('stable'), (eb) => eb.fn.sum<number>('unstable').as('unstable'), (eb) => eb.fn.sum<number>('insufficient').as('insufficient')])
+        .where('hour', '>=', from)
+        .where('hour', '<', to)
+        .groupBy('model_id')
+        .execute();
+      return new Map(rows.map((r) => [r.model_id, countsOf(r.stable, r.unstable, r.insufficient)]));
+    },
+
+    async hourlyCountsOf(modelId, from, to) {
+      const rows = await db.selectFrom('stability_hours').selectAll().where('model_id', '=', modelId).where('hour', '>=', from).where('hour', '<', to).execute();
+      return new Map(rows.map((r) => [Number(r.hour), countsOf(r.stable, r.unstable, r.insufficient)]));
+    },
+
+    async jobState(name) {
+      const row = await db.selectFrom('job_state').select('value').where('name', '=', name).executeTakeFirst();
+      return row?.value ?? null;
+    },
+
+    async setJobState(name, value) {
+      await db.insertInto('job_state').values({ name, value }).onConflict((oc) => oc.column('name').doUpdateSet({ value })).execute();
+    },
+
+    async purge(now, policy) {
+      const removed: Record<string, number> = {};
+      const count = (r: { numDeletedRows: bigint }) => Number(r.numDeletedRows);
+      removed['minuteBuckets'] = count(await db.deleteFrom('stability_buckets').where('resolution', '=', Resolution.minute).where('bucket_start', '<', now - policy.minuteBucketsMs).executeTakeFirst());
+      removed['hourBuckets'] = count(await db.deleteFrom('stability_buckets').where('resolution', '=', Resolution.hour).where('bucket_start', '<', now - policy.hourBucketsMs).executeTakeFirst());
+      removed['minuteEvaluations'] = count(await db.deleteFrom('stability_evaluations').where('minute', '<', now - policy.minuteEvaluationsMs).executeTakeFirst());
+      removed['hourEvaluations'] = count(await db.deleteFrom('stability_hours').where('hour', '<', now - policy.hourEvaluationsMs).executeTakeFirst());
+      removed['idempotencyKeys'] = count(await db.deleteFrom('ingest_requests').where('received_at', '<', now - policy.idempotencyKeysMs).executeTakeFirst());
+      removed['resolvedAlerts'] = count(
+        await db.deleteFrom('alerts').where('state', '=', 'resolved').where('updated_at', '<', new Date(now - policy.resolvedAlertsMs).toISOString()).executeTakeFirst(),
+      );
+      return removed;
+    },
+  };
+}
+
+async function addToHours(trx: Transaction<Database>, hour: number, verdicts: ReadonlyArray<{ modelId: string; status: ModelStatus }>, sign: 1 | -1): Promise<void> {
+  const rows = verdicts.map((v) => ({
+    model_id: v.modelId,
+    hour,
+    stable: v.status === 'stable' ? sign : 0,
+    unstable: v.status === 'unstable' ? sign : 0,
+    insufficient: v.status === 'insufficient_data' ? sign : 0,
+  }));
+  rows.sort((a, b) => (a.model_id < b.model_id ? -1 : a.model_id > b.model_id ? 1 : 0));
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    await trx
+      .insertInto('stability_hours')
+      .values(rows.slice(i, i + CHUNK))
+      .onConflict((oc) =>
+        oc.columns(['model_id', 'hour']).doUpdateSet({
+          stable: sql<number>`stability_hours.stable + excluded.stable`,
+          unstable: sql<number>`stability_hours.unstable + excluded.unstable`,
+          insufficient: sql<number>`stability_hours.insufficient + excluded.insufficient`,
+        }),
+      )
+      .execute();
+  }
+}
