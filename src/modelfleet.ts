@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
+import type { z } from 'zod';
 import { createApi } from './api/app.js';
 import { TokenService } from './auth/tokenService.js';
 import { RegistryService, systemClock, type Clock } from './registry/registryService.js';
@@ -14,6 +15,13 @@ import { DEFAULT_INGEST_OPTIONS, IngestionService, type IngestOptions } from './
 import { RegistrySnapshotSource } from './stability/registrySnapshot.js';
 import { kyselyStabilityStore } from './store/stabilityRepository.js';
 import type { StabilityStore } from './stability/stabilityStore.js';
+import { StabilityService } from './stability/stabilityService.js';
+import { StabilityConfigSchema, type StabilityConfig } from './alerting/stabilityConfig.js';
+import { DEFAULT_RETENTION, StabilityMonitor } from './alerting/stabilityMonitor.js';
+import type { AlertStore } from './alerting/alertStore.js';
+import { kyselyAlertStore } from './store/alertRepository.js';
+import { createNotifiers } from './alerting/notifiers/createNotifiers.js';
+import { HOUR_MS } from './stability/eventBatch.js';
 
 export interface ModelfleetOptions {
   db?: string;
@@ -23,6 +31,8 @@ export interface ModelfleetOptions {
   clock?: Clock;
   logger?: Logger;
   ingest?: Partial<IngestOptions>;
+  /** Stability and alerting settings (objectives, business hours, notifiers, retention); defaults when omitted. */
+  stability?: z.input<typeof StabilityConfigSchema>;
 }
 
 export interface Modelfleet {
@@ -37,6 +47,10 @@ export interface Modelfleet {
   ingestion: IngestionService;
   metrics: MetricsRegistry;
   ingestMetrics: IngestMetrics;
+  stability: StabilityService;
+  alerts: AlertStore;
+  monitor: StabilityMonitor;
+  stabilityConfig: StabilityConfig;
   /** Set when this start issued a new admin token: print it once. */
   issuedAdminToken: { token: string; file: string } | null;
   close(): Promise<void>;
@@ -60,7 +74,23 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
   const boot = await tokens.bootstrapAdmin({ envToken: options.adminToken, dataDir });
   const stabilityStore = kyselyStabilityStore(database);
   const snapshots = new RegistrySnapshotSource(registry);
-  const ingestion = new IngestionService(stabilityStore, snapshots, clock, { ...DEFAULT_INGEST_OPTIONS, ...options.ingest });
+  const stabilityConfig = StabilityConfigSchema.parse(options.stability ?? {});
+  const ingestion = new IngestionService(stabilityStore, snapshots, clock, { ...DEFAULT_INGEST_OPTIONS, latenessMs: stabilityConfig.latenessMinutes * 60_000, ...options.ingest });
+  const stability = new StabilityService(stabilityStore, snapshots, registry, clock, stabilityConfig.objectives);
+  const alerts = kyselyAlertStore(database.db);
+  const days = (n: number) => n * 24 * HOUR_MS;
+  const monitor = new StabilityMonitor(stabilityStore, alerts, snapshots, stability, clock, logger, {
+    alerts: { baseUrl: stabilityConfig.baseUrl ?? 'http://127.0.0.1:8080', businessHours: stabilityConfig.businessHours },
+    notifiers: createNotifiers(stabilityConfig.notifiers, () => clock.now()),
+    retention: {
+      ...DEFAULT_RETENTION,
+      minuteBucketsMs: days(stabilityConfig.retention.minuteBucketsDays),
+      hourBucketsMs: days(stabilityConfig.retention.hourBucketsDays),
+      minuteEvaluationsMs: days(stabilityConfig.retention.minuteEvaluationsDays),
+      hourEvaluationsMs: days(stabilityConfig.retention.hourEvaluationsDays),
+    },
+    maxCatchUpMinutes: 60,
+  });
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics, prefix: 'modelfleet_' });
   const ingestMetrics = new IngestMetrics(metrics);
@@ -76,8 +106,13 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
     ingestion,
     metrics,
     ingestMetrics,
+    stability,
+    alerts,
+    monitor,
+    stabilityConfig,
     issuedAdminToken: boot.token ? { token: boot.token, file: boot.file! } : null,
     close: async () => {
+      await monitor.stop();
       snapshots.close();
       await database.close();
     },
@@ -92,7 +127,7 @@ export interface RunningServer {
 
 /** Serves the API of a wired modelfleet on host:port (port 0 picks a free one). */
 export async function listen(fleet: Modelfleet, options: { host?: string; port?: number } = {}): Promise<RunningServer> {
-  const app = createApi({ registry: fleet.registry, tokens: fleet.tokens, logger: fleet.logger, ingestion: fleet.ingestion, ingestMetrics: fleet.ingestMetrics, metrics: fleet.metrics });
+  const app = createApi({ registry: fleet.registry, tokens: fleet.tokens, logger: fleet.logger, ingestion: fleet.ingestion, ingestMetrics: fleet.ingestMetrics, metrics: fleet.metrics, stability: fleet.stability, alerts: fleet.alerts });
   const host = options.host ?? '127.0.0.1';
   const server: ServerType = await new Promise((resolveServer, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host }, () => resolveServer(s));

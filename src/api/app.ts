@@ -15,6 +15,9 @@ import type { Registry as MetricsRegistry } from 'prom-client';
 import type { IngestionService } from '../stability/ingestion.js';
 import type { IngestMetrics } from '../monitoring/ingestMetrics.js';
 import { registerEventRoutes } from './routes/events.js';
+import { registerStabilityRoutes } from './routes/stability.js';
+import type { StabilityService } from '../stability/stabilityService.js';
+import type { AlertStore } from '../alerting/alertStore.js';
 
 export interface ApiServices {
   registry: RegistryService;
@@ -23,6 +26,8 @@ export interface ApiServices {
   ingestion: IngestionService;
   ingestMetrics: IngestMetrics;
   metrics: MetricsRegistry;
+  stability: StabilityService;
+  alerts: AlertStore;
 }
 
 /** The HTTP API: web-standard Request/Response, so tests can call `app.fetch` or a real server alike. */
@@ -61,5 +66,6 @@ export function createApi(services: ApiServices): Hono<AppEnv> {
   registerLedgerRoutes(routes, services.registry);
   registerTokenRoutes(routes, services.tokens);
   registerEventRoutes(routes, services.ingestion, services.ingestMetrics);
+  registerStabilityRoutes(routes, services.stability, services.alerts, services.registry);
   return app;
 }

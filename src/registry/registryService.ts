@@ -17,6 +17,7 @@ import { planChanges, type DesiredEntry, type PlannedChange } from './configPlan
 import type { Team } from './team.js';
 import { modelTypeView, modelView, teamView } from './views.js';
 import { executeWrites, type RegistryOp, type WriteOutcome } from './writePipeline.js';
+import { endExperimentOps } from './endExperiment.js';
 
 export interface Clock {
   now(): Date;
@@ -115,6 +116,22 @@ export class RegistryService {
   }
 
   // ---- writes ----
+
+  /**
+   * On-call's safe first response to an unstable experiment: retire it and move its traffic back to
+   * the baseline, recorded in history with the reason. Refuses a baseline or holdout with what to do.
+   */
+  async endExperiment(actor: Actor, id: string, reason: string | null): Promise<{ model: Model; baseline: Model | null; changes: ChangeRecord[] }> {
+    const model = await this.getModel(id);
+    const type = await this.getModelType(model.modelType);
+    const baseline = type.baselineModelId ? await this.getModel(type.baselineModelId) : null;
+    const outcome = await this.execute(actor, endExperimentOps(model, type, baseline), { reason: reason ?? `experiment ${id} ended; traffic back to the baseline` });
+    return {
+      model: await this.getModel(id),
+      baseline: baseline && outcome.models.has(baseline.id) ? await this.getModel(baseline.id) : baseline,
+      changes: outcome.changes,
+    };
+  }
 
   /** Runs ops in one transaction; `dryRun` checks everything, then rolls back. */
   async execute(actor: Actor, ops: RegistryOp[], options: { reason?: string | null; dryRun?: boolean; opPath?: (i: number) => string } = {}): Promise<WriteOutcome> {

@@ -112,6 +112,8 @@ export interface Database {
     starts_at: string;
     ends_at: string | null;
     updated_at: string;
+    /** The state receivers last accepted: an alert is open until they have heard it resolved. */
+    notified_state: string | null;
     doc: string;
   };
   job_state: { name: string; value: string };

@@ -65,6 +65,7 @@ export function stabilityMigration() {
         .addColumn('starts_at', 'text', (c) => c.notNull())
         .addColumn('ends_at', 'text')
         .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('notified_state', 'text')
         .addColumn('doc', 'text', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('alerts_by_state').on('alerts').columns(['state', 'updated_at']).execute();

@@ -1,0 +1,316 @@
+import { invalidInput, notFound } from '../core/errors.js';
+import type { Actor } from '../registry/actor.js';
+import type { Model, TaskThresholds } from '../registry/model.js';
+import type { ChangeRecord } from '../registry/change.js';
+import type { Clock, RegistryService } from '../registry/registryService.js';
+import type { Criticality, FunnelStage } from '../registry/vocabulary.js';
+import { Accumulator } from './accumulator.js';
+import type { ModelEvaluation, ModelStatus, TaskStatus } from './evaluation.js';
+import { HOUR_MS, MINUTE_MS } from './eventBatch.js';
+import { isMonitored, windowMinutesOf } from './evaluator.js';
+import { metricsOf, type StabilityMetrics } from './metrics.js';
+import type { RegistrySnapshotSource, SnapshotEntry } from './registrySnapshot.js';
+import { evaluateSlo, objectiveFor, type SloObjectives, type SloReport } from './slo.js';
+import { SloWindowCounter } from './sloWindows.js';
+import { Resolution, type StabilityStore } from './stabilityStore.js';
+import { learnThresholds, type LearnOptions, type LearningSample, type LearningWindowCounts } from './thresholdLearning.js';
+
+export interface TaskPoint {
+  /** Epoch ms of the evaluation minute (the window's end) or of the bucket span's start. */
+  t: number;
+  count: number;
+  positives: number;
+  calibration: number | null;
+  ne: number | null;
+  status: TaskStatus | null;
+}
+
+export interface ModelPoint {
+  t: number;
+  status: ModelStatus | null;
+  /** Minutes of this step judged unstable / stable, from the per-minute verdicts. */
+  unstableMinutes: number;
+  stableMinutes: number;
+}
+
+export interface ModelStabilityReport {
+  model: string;
+  modelType: string;
+  tier: Criticality;
+  role: Model['role'];
+  windowMinutes: number;
+  from: number;
+  to: number;
+  step: number;
+  /** `evaluations`: each point is the rolling-window verdict at that minute; `buckets`: sums of the step's events, unjudged (older than the kept verdicts). */
+  source: 'evaluations' | 'buckets';
+  current: ModelEvaluation | null;
+  points: ModelPoint[];
+  tasks: Array<{ task: string; thresholds: TaskThresholds | null; points: TaskPoint[] }>;
+}
+
+export interface Rollup {
+  key: string;
+  models: number;
+  stable: number;
+  unstable: number;
+  insufficientData: number;
+}
+
+export interface FleetStability {
+  at: number | null;
+  models: { monitored: number; unmonitored: number; stable: number; unstable: number; insufficientData: number };
+  bySurface: Rollup[];
+  byFunnelStage: Rollup[];
+  byTeam: Rollup[];
+  byTier: Rollup[];
+  unstable: Array<{ model: string; tier: Criticality; role: Model['role']; team: string; violations: Array<{ task: string; metric: string; value: number; band: { min: number | null; max: number | null } }> }>;
+}
+
+export interface ModelSlo {
+  model: string;
+  modelType: string;
+  tier: Criticality;
+  team: string;
+  report: SloReport;
+}
+
+export interface LearnRequest {
+  days: number;
+  dryRun: boolean;
+  options?: LearnOptions;
+}
+
+export interface LearnOutcome {
+  model: string;
+  from: string;
+  to: string;
+  dryRun: boolean;
+  thresholds: Record<string, TaskThresholds>;
+  skipped: Record<string, string>;
+  windowCounts: Record<string, LearningWindowCounts>;
+  change: ChangeRecord | null;
+}
+
+const MAX_POINTS = 2000;
+
+/** Reads of stability for people and tools: a model over time, the fleet, SLOs; and learning thresholds. */
+export class StabilityService {
+  private readonly sloCounter: SloWindowCounter;
+
+  constructor(
+    private readonly store: StabilityStore,
+    private readonly snapshots: RegistrySnapshotSource,
+    private readonly registry: RegistryService,
+    private readonly clock: Clock,
+    private readonly objectives: SloObjectives = {},
+  ) {
+    this.sloCounter = new SloWindowCounter(store);
+  }
+
+  private async entry(id: string): Promise<SnapshotEntry> {
+    const entry = (await this.snapshots.current()).entries.get(id);
+    if (entry) return entry;
+    await this.registry.getModel(id); // a precise 404 for an unknown id
+    throw notFound(`model '${id}' is retired: it has no current stability; its history stays in GET /api/v1/models/${id}/history`);
+  }
+
+  async modelStability(id: string, query: { from?: number | undefined; to?: number | undefined; step?: number | undefined }): Promise<ModelStabilityReport> {
+    const entry = await this.entry(id);
+    const now = this.clock.now().getTime();
+    const to = query.to ?? now;
+    const from = query.from ?? to - 6 * HOUR_MS;
+    if (!(from < to)) throw invalidInput(`from (${new Date(from).toISOString()}) must be before to (${new Date(to).toISOString()})`, [{ path: 'from', message: 'must be before to' }]);
+    const step = query.step ?? Math.max(MINUTE_MS, Math.ceil((to - from) / 360 / MINUTE_MS) * MINUTE_MS);
+    if (step % MINUTE_MS !== 0) throw invalidInput('step must be a whole number of minutes, e.g. 5m', [{ path: 'step', message: 'not whole minutes' }]);
+    if ((to - from) / step > MAX_POINTS) {
+      throw invalidInput(`from..to / step gives ${Math.ceil((to - from) / step)} points, more than ${MAX_POINTS}: use a larger step or a shorter range`, [{ path: 'step', message: 'too many points' }]);
+    }
+    const evaluations = await this.store.evaluations(id, from, to);
+    const [latest] = await this.store.evaluations(id, now - 5 * MINUTE_MS, now + MINUTE_MS).then((rows) => rows.slice(-1));
+    const base = {
+      model: id,
+      modelType: entry.type.name,
+      tier: entry.model.effectiveCriticality,
+      role: entry.model.role,
+      windowMinutes: windowMinutesOf(entry),
+      from,
+      to,
+      step,
+      current: latest?.evaluation ?? null,
+    };
+    const taskNames = entry.type.tasks.map((t) => t.name);
+    const thresholdsOf = (task: string) => entry.model.thresholds[task] ?? null;
+    if (evaluations.length) {
+      const points: ModelPoint[] = [];
+      const taskPoints = new Map<string, TaskPoint[]>(taskNames.map((t) => [t, []]));
+      let i = 0;
+      for (let t = from - (from % step); t < to; t += step) {
+        let last: ModelEvaluation | null = null;
+        let unstable = 0;
+        let stable = 0;
+        while (i < evaluations.length && evaluations[i]!.minute < t + step) {
+          const e = evaluations[i++]!;
+          if (e.minute < t) continue;
+          last = e.evaluation;
+          if (e.status === 'unstable') unstable += 1;
+          if (e.status === 'stable') stable += 1;
+        }
+        points.push({ t, status: last?.status ?? null, unstableMinutes: unstable, stableMinutes: stable });
+        for (const task of taskNames) {
+          const te = last?.tasks.find((x) => x.task === task);
+          taskPoints.get(task)!.push(te ? pointOf(last!.at, te.metrics, te.status) : { t, count: 0, positives: 0, calibration: null, ne: null, status: null });
+        }
+      }
+      return { ...base, source: 'evaluations', points, tasks: taskNames.map((task) => ({ task, thresholds: thresholdsOf(task), points: taskPoints.get(task)! })) };
+    }
+    // No verdicts kept for the range: show the metrics of the events themselves, per step.
+    const resolution = step >= HOUR_MS && step % HOUR_MS === 0 ? Resolution.hour : from >= now - 2 * 24 * HOUR_MS ? Resolution.minute : Resolution.hour;
+    const rows = await this.store.buckets(id, resolution, from - (from % (resolution * MINUTE_MS)), to);
+    const sums = new Map<string, Accumulator>();
+    for (const row of rows) {
+      const t = row.start - (((row.start - from) % step) + step) % step;
+      const key = `${row.task}\u0000${t}`;
+      (sums.get(key) ?? sums.set(key, new Accumulator()).get(key)!).merge(row.sums);
+    }
+    const steps: number[] = [];
+    for (let t = from - (from % step); t < to; t += step) steps.push(t);
+    return {
+      ...base,
+      source: 'buckets',
+      points: steps.map((t) => ({ t, status: null, unstableMinutes: 0, stableMinutes: 0 })),
+      tasks: taskNames.map((task) => ({
+        task,
+        thresholds: thresholdsOf(task),
+        points: steps.map((t) => pointOf(t, metricsOf(sums.get(`${task}\u0000${t}`) ?? new Accumulator()), null)),
+      })),
+    };
+  }
+
+  async fleet(): Promise<FleetStability> {
+    const snapshot = await this.snapshots.current();
+    const now = this.clock.now().getTime();
+    const latest = await this.store.latestEvaluations(now);
+    const byModel = new Map(latest.map((e) => [e.modelId, e]));
+    const live = [...snapshot.entries.values()];
+    const monitored = live.filter(isMonitored);
+    const rollups = { surface: new Map<string, Rollup>(), funnel: new Map<string, Rollup>(), team: new Map<string, Rollup>(), tier: new Map<string, Rollup>() };
+    const totals = { monitored: monitored.length, unmonitored: live.length - monitored.length, stable: 0, unstable: 0, insufficientData: 0 };
+    const unstable: FleetStability['unstable'] = [];
+    for (const entry of monitored) {
+      const status = byModel.get(entry.model.id)?.status ?? 'insufficient_data';
+      const add = (map: Map<string, Rollup>, key: string) => {
+        const r = map.get(key) ?? { key, models: 0, stable: 0, unstable: 0, insufficientData: 0 };
+        r.models += 1;
+        if (status === 'stable') r.stable += 1;
+        else if (status === 'unstable') r.unstable += 1;
+        else r.insufficientData += 1;
+        map.set(key, r);
+      };
+      add(rollups.surface, `${entry.type.parsed.app}_${entry.type.parsed.surface}`);
+      add(rollups.funnel, entry.type.funnelStage satisfies FunnelStage);
+      add(rollups.team, entry.type.ownerTeam);
+      add(rollups.tier, entry.model.effectiveCriticality);
+      if (status === 'stable') totals.stable += 1;
+      else if (status === 'unstable') {
+        totals.unstable += 1;
+        const evaluation = byModel.get(entry.model.id)!.evaluation;
+        unstable.push({
+          model: entry.model.id,
+          tier: entry.model.effectiveCriticality,
+          role: entry.model.role,
+          team: entry.type.ownerTeam,
+          violations: evaluation.tasks.flatMap((t) => t.violations.map((v) => ({ task: t.task, metric: v.metric, value: v.value, band: v.band }))),
+        });
+      } else totals.insufficientData += 1;
+    }
+    const sorted = (map: Map<string, Rollup>) => [...map.values()].sort((a, b) => b.unstable - a.unstable || (a.key < b.key ? -1 : 1));
+    unstable.sort((a, b) => (a.tier < b.tier ? -1 : a.tier > b.tier ? 1 : a.model < b.model ? -1 : 1));
+    return {
+      at: latest[0]?.minute ?? null,
+      models: totals,
+      bySurface: sorted(rollups.surface),
+      byFunnelStage: sorted(rollups.funnel),
+      byTeam: sorted(rollups.team),
+      byTier: [...rollups.tier.values()].sort((a, b) => (a.key < b.key ? -1 : 1)),
+      unstable,
+    };
+  }
+
+  /** SLO reports at the latest evaluated minute, worst budget first. */
+  async slos(filter: { team?: string | undefined; tier?: Criticality | undefined; model?: string | undefined } = {}): Promise<{ at: number | null; items: ModelSlo[] }> {
+    const snapshot = await this.snapshots.current();
+    const now = this.clock.now().getTime();
+    const at = await this.lastEvaluatedMinute(now);
+    if (at === null) return { at: null, items: [] };
+    return { at, items: await this.sloReportsAt(at, snapshot, filter) };
+  }
+
+  /** SLO reports of monitored models at minute `at`; used by the monitor for burn-rate alerts too. */
+  async sloReportsAt(at: number, snapshot: Awaited<ReturnType<RegistrySnapshotSource['current']>>, filter: { team?: string | undefined; tier?: Criticality | undefined; model?: string | undefined } = {}): Promise<ModelSlo[]> {
+    const counts = await this.sloCounter.countsAt(at + MINUTE_MS);
+    const items: ModelSlo[] = [];
+    for (const entry of snapshot.entries.values()) {
+      if (!isMonitored(entry)) continue;
+      if (filter.team && entry.type.ownerTeam !== filter.team) continue;
+      if (filter.tier && entry.model.effectiveCriticality !== filter.tier) continue;
+      if (filter.model && entry.model.id !== filter.model) continue;
+      const windows = counts.get(entry.model.id);
+      const objective = objectiveFor(entry.model.effectiveCriticality, this.objectives);
+      const report = evaluateSlo({ objective, windows: windows ?? emptyWindows() });
+      items.push({ model: entry.model.id, modelType: entry.type.name, tier: entry.model.effectiveCriticality, team: entry.type.ownerTeam, report });
+    }
+    return items.sort((a, b) => a.report.errorBudget.remaining - b.report.errorBudget.remaining || (a.model < b.model ? -1 : 1));
+  }
+
+  private async lastEvaluatedMinute(now: number): Promise<number | null> {
+    const latest = await this.store.latestEvaluations(now);
+    return latest[0]?.minute ?? null;
+  }
+
+  /**
+   * Learns thresholds from the model's last `days` of hourly rollups, leaving out hours it was
+   * unstable, and writes them to the registry (with their basis, so history shows why they moved).
+   */
+  async learn(actor: Actor, id: string, request: LearnRequest): Promise<LearnOutcome> {
+    const entry = await this.entry(id);
+    const now = this.clock.now().getTime();
+    const to = now - (now % HOUR_MS);
+    const from = to - request.days * 24 * HOUR_MS;
+    const [rows, verdicts] = await Promise.all([this.store.buckets(id, Resolution.hour, from, to), this.store.hourlyCountsOf(id, from, to)]);
+    const tasks: Record<string, LearningSample[]> = Object.fromEntries(entry.type.tasks.map((t) => [t.name, []]));
+    for (const row of rows) {
+      const counts = verdicts.get(row.start);
+      tasks[row.task]?.push({
+        start: row.start,
+        metrics: metricsOf(Accumulator.fromSnapshot(row.sums)),
+        unstableMinutes: counts?.unstable ?? 0,
+        evaluatedMinutes: (counts?.stable ?? 0) + (counts?.unstable ?? 0),
+      });
+    }
+    let result;
+    try {
+      result = learnThresholds({ tasks, from: new Date(from), to: new Date(to), now: new Date(now), options: { evaluationWindowMinutes: windowMinutesOf(entry), ...request.options } });
+    } catch (error) {
+      throw invalidInput(`cannot learn thresholds: ${(error as Error).message}`);
+    }
+    const outcome: LearnOutcome = { model: id, from: new Date(from).toISOString(), to: new Date(to).toISOString(), dryRun: request.dryRun, ...result, change: null };
+    if (!Object.keys(result.thresholds).length) return outcome;
+    const thresholds = { ...entry.model.thresholds, ...result.thresholds };
+    const written = await this.registry.execute(actor, [{ action: 'patch', kind: 'model', key: id, mergePatch: { thresholds }, ifVersion: entry.model.version }], {
+      reason: `thresholds learned from ${request.days} days of healthy history (${Object.keys(result.thresholds).join(', ')})`,
+      dryRun: request.dryRun,
+    });
+    outcome.change = written.changes[0] ?? null;
+    return outcome;
+  }
+}
+
+function pointOf(t: number, m: StabilityMetrics, status: TaskStatus | null): TaskPoint {
+  return { t, count: m.count, positives: m.positives, calibration: m.calibration, ne: m.ne, status };
+}
+
+function emptyWindows() {
+  const zero = { evaluated: 0, stable: 0 };
+  return { 5: zero, 30: zero, 60: zero, 360: zero, 4320: zero, 40320: zero };
+}
