@@ -89,7 +89,7 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
       minuteEvaluationsMs: days(stabilityConfig.retention.minuteEvaluationsDays),
       hourEvaluationsMs: days(stabilityConfig.retention.hourEvaluationsDays),
     },
-    maxCatchUpMinutes: 60,
+    maxCatchUpMinutes: stabilityConfig.maxCatchUpMinutes,
   });
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics, prefix: 'modelfleet_' });

@@ -52,7 +52,7 @@ export class TestServer {
   ) {}
 
   static async start(db: TestDatabase, options: Partial<ModelfleetOptions> = {}): Promise<TestServer> {
-    const url = db.freshUrl();
+    const url = options.db ?? db.freshUrl();
     const fleet = await createModelfleet({ db: url, adminToken: ADMIN_TOKEN, dataDir: '/tmp/modelfleet-test', logger: pino({ level: 'silent' }), ...options });
     const server = await listen(fleet, { port: 0 });
     return new TestServer(fleet, server, db, url);
@@ -86,9 +86,14 @@ export class TestServer {
     return response.body.token;
   }
 
-  async close(): Promise<void> {
+  /** Stops the server and closes its database connections, keeping the data (to restart on it). */
+  async stop(): Promise<void> {
     await this.server.close();
     await this.fleet.close();
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
     await this.db.cleanup(this.dbUrl);
   }
 }

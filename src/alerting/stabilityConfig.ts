@@ -20,6 +20,7 @@ export const StabilityConfigSchema = z
     businessHours: BusinessHoursSchema.default(DEFAULT_BUSINESS_HOURS),
     notifiers: NotifiersConfigSchema.default([]),
     latenessMinutes: z.number().int().min(1).max(24 * 60).default(60).describe('events older than this are rejected'),
+    maxCatchUpMinutes: z.number().int().min(1).max(24 * 60).default(60).describe('after downtime, evaluate at most this many missed minutes (the newest)'),
     retention: z
       .object({
         minuteBucketsDays: Days.default(2),

@@ -44,6 +44,20 @@ export interface ModelEvaluation {
 export const DEFAULT_WINDOW_MINUTES = 60;
 
 /**
+ * How many standard errors the calibration band's half-width must span before a window is judged.
+ * Calibration's relative standard error is about 1/sqrt(positives), so a band of ±12% needs about
+ * (3 / 0.12)^2 = 625 positives; with fewer, sampling noise alone would cross it and page someone.
+ */
+export const JUDGE_Z = 3;
+
+/** Positives a window needs before its calibration can be judged against `band`. */
+export function positivesToJudge(band: { min: number; max: number }, minPositives: number): number {
+  const halfWidth = Math.log(band.max / band.min) / 2;
+  const statistical = halfWidth > 0 ? Math.ceil((JUDGE_Z / halfWidth) ** 2) : Infinity;
+  return Math.max(minPositives, statistical);
+}
+
+/**
  * Judges one task's window metrics against its thresholds. Too few events or positives is
  * insufficient data: never unstable, always shown, so a quiet hour cannot page anyone.
  */
@@ -54,8 +68,10 @@ export function evaluateTask(task: string, metrics: StabilityMetrics, thresholds
   if (metrics.count === 0 || metrics.count < minCount) {
     return { task, status: 'insufficient_data', metrics, band, violations: [], reason: `${metrics.count} events in the window, fewer than the ${Math.max(minCount, 1)} needed` };
   }
-  if (metrics.positives < thresholds.minPositives) {
-    return { task, status: 'insufficient_data', metrics, band, violations: [], reason: `${round(metrics.positives)} positives in the window, fewer than the ${thresholds.minPositives} needed` };
+  const needed = positivesToJudge(thresholds.calibration, thresholds.minPositives);
+  if (metrics.positives < needed) {
+    const why = needed > thresholds.minPositives ? ` to judge calibration within [${thresholds.calibration.min}, ${thresholds.calibration.max}] (${JUDGE_Z} standard errors)` : '';
+    return { task, status: 'insufficient_data', metrics, band, violations: [], reason: `${round(metrics.positives)} positives in the window, fewer than the ${needed} needed${why}` };
   }
   if (metrics.calibration === null || metrics.ne === null) {
     return { task, status: 'insufficient_data', metrics, band, violations: [], reason: 'the window has only positives or only negatives, so calibration and NE are undefined' };
