@@ -1,3 +1,4 @@
+import { closest, distance } from 'fastest-levenshtein';
 import { Accumulator } from './accumulator.js';
 import { parseLabeledEvent } from './labeledEvent.js';
 import { windowStart } from './windows.js';
@@ -129,7 +130,8 @@ export class EventBatch {
         continue;
       }
       const minute = tsi - (((tsi % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
-      if (minute !== bucketMinute || bucket === null) {
+      // Lateness and the future bound fall inside a minute, so a cached bucket still needs each event's time checked.
+      if (minute !== bucketMinute || bucket === null || !this.inTime(tsi)) {
         bucket = this.bucketFor(line, model, task, tsi);
         // A rejected bucket is re-checked per event so each rejection is counted and numbered.
         bucketMinute = bucket ? minute : NaN;
@@ -176,6 +178,11 @@ export class EventBatch {
     this.accepted += 1;
   }
 
+  /** Whether `ts` is within the lateness and future bounds; checked per event, as the bounds split minutes. */
+  private inTime(ts: number): boolean {
+    return ts >= this.policy.now - this.policy.latenessMs && ts <= this.policy.now + this.policy.futureMs;
+  }
+
   /**
    * The bucket an event of (model, task) at `ts` goes to, or null after rejecting it. Columnar
    * batches call this once per distinct minute rather than once per event.
@@ -187,7 +194,7 @@ export class EventBatch {
     }
     const minute = windowStart(Math.floor(ts), MINUTE_MS);
     const key = `${model}\u0000${task}\u0000${minute}`;
-    if (key === this.lastKey && this.lastBucket) return this.lastBucket;
+    if (key === this.lastKey && this.lastBucket && this.inTime(ts)) return this.lastBucket;
     const known = this.catalog.model(model);
     if (!known) {
       this.reject(line, 'unknown_model', `model '${model.slice(0, 300)}' is not registered (or is retired): register it first, or check the id '<type>:<version>'`);
@@ -227,11 +234,15 @@ function hasUnknownKeys(e: object): boolean {
   return false;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** Epoch ms of an RFC 3339 time; null for anything else (Date.parse alone accepts too much). */
 export function parseTimestamp(text: string): number | null {
-  if (!RFC3339.test(text)) return null;
+  const match = RFC3339.exec(text);
+  if (!match) return null;
+  // Date.parse rolls 2026-11-31 over to December 1st and reads hour 24 as the next midnight.
+  const [year, month, day, hour] = [Number(match[1]), Number(match[2]), Number(match[3]), Number(match[4])];
+  if (day > new Date(Date.UTC(year, month, 0)).getUTCDate() || hour > 23) return null;
   const ms = Date.parse(text);
   return Number.isFinite(ms) ? ms : null;
 }
@@ -259,7 +270,12 @@ function columnarShape(value: unknown, path: string): ColumnarBatch {
     throw invalidInput(`${path} is not a columnar batch: send {"model", "task", "p": [...], "y": [...], "ts": [...] | number, "w"?: [...]}`, [{ path, message: 'expected an object' }]);
   }
   const b = value as Record<string, unknown>;
-  for (const key of Object.keys(b)) if (!COLUMNAR_KEYS.has(key)) problems.push({ path: `${path}.${key}`, message: `unknown field '${key}': a columnar batch has model, task, p, y, ts and optionally w` });
+  for (const key of Object.keys(b)) {
+    if (COLUMNAR_KEYS.has(key)) continue;
+    const best = closest(key, [...COLUMNAR_KEYS]);
+    const near = distance(key, best) <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${best}'?)` : '';
+    problems.push({ path: `${path}.${key}`, message: `unknown field '${key}'${near}: a columnar batch has model, task, p, y, ts and optionally w` });
+  }
   if (typeof b['model'] !== 'string' || !b['model']) problems.push({ path: `${path}.model`, message: "missing or empty: the model id, '<type>:<version>'" });
   if (typeof b['task'] !== 'string' || !b['task']) problems.push({ path: `${path}.task`, message: 'missing or empty: the task name, e.g. PLIKE' });
   const p = b['p'];
