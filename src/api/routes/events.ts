@@ -62,7 +62,8 @@ export function registerEventRoutes(routes: ApiRoutes, ingestion: IngestionServi
       const encoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
       if (encoding === 'gzip') bytes = await gunzipBounded(bytes);
       else if (encoding !== 'identity') throw invalidInput(`Content-Encoding '${encoding}' is not supported: send gzip or no encoding`);
-      const text = bytes.toString('utf8');
+      // A byte-order mark some editors write would otherwise make line 1 malformed.
+      const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
       const body: IngestBody = format === 'ndjson' ? { format, text, bytes } : { format, value: parseJsonText(text), bytes };
       const result = await ingestion.ingest(actor, body, c.req.header('idempotency-key') ?? null);
       metrics.record(format, result);
