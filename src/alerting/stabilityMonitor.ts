@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../registry/registryService.js';
 import type { ModelEvaluation } from '../stability/evaluation.js';
@@ -14,6 +15,9 @@ import { alertsToRepeat, markNotified, reconcileAlerts, type Notification } from
 import type { Notifier } from './notifiers/notifier.js';
 
 const CURSOR = 'stability.lastEvaluatedMinute';
+const LEASE = 'stability.monitor';
+/** Long enough to outlast a slow tick; short enough that another server takes over within minutes. */
+const LEASE_MS = 3 * MINUTE_MS;
 const PURGED = 'stability.lastPurge';
 
 export const DEFAULT_RETENTION: RetentionPolicy = {
@@ -34,6 +38,8 @@ export interface MonitorOptions {
 }
 
 export interface TickResult {
+  /** False when another server holds the monitor's lease and this one did nothing. */
+  leader: boolean;
   evaluatedMinutes: number[];
   evaluations: ModelEvaluation[];
   firing: number;
@@ -49,6 +55,8 @@ export interface TickResult {
 export class StabilityMonitor {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
+  /** Who this process is when several servers share a database; only the lease holder evaluates. */
+  private readonly holder = `${process.pid}-${randomUUID()}`;
 
   constructor(
     private readonly store: StabilityStore,
@@ -76,6 +84,7 @@ export class StabilityMonitor {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running;
+    await this.store.releaseLease(LEASE, this.holder).catch(() => {});
   }
 
   /** Evaluates every minute boundary that is due, then alerts on the newest. */
@@ -84,8 +93,9 @@ export class StabilityMonitor {
     const due = now - (now % MINUTE_MS);
     const last = await this.store.jobState(CURSOR);
     const first = last === null ? due : Math.max(Number(last) + MINUTE_MS, due - (this.options.maxCatchUpMinutes - 1) * MINUTE_MS);
-    const result: TickResult = { evaluatedMinutes: [], evaluations: [], firing: 0, notified: 0, failedDeliveries: 0 };
+    const result: TickResult = { leader: true, evaluatedMinutes: [], evaluations: [], firing: 0, notified: 0, failedDeliveries: 0 };
     if (first > due) return result;
+    if (!(await this.store.acquireLease(LEASE, this.holder, now, LEASE_MS))) return { ...result, leader: false };
     const snapshot = await this.snapshots.current();
     for (let at = first; at <= due; at += MINUTE_MS) {
       const evaluations = await evaluateFleet(this.store, snapshot, at);

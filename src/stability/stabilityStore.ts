@@ -65,6 +65,13 @@ export interface StabilityStore {
   hourCounts(from: number, to: number): Promise<Map<string, StatusCounts>>;
   /** Per model and hour, verdict counts (for learning: which hours were unstable). */
   hourlyCountsOf(modelId: string, from: number, to: number): Promise<Map<number, StatusCounts>>;
+  /**
+   * Takes or renews the lease `name` for `holder` until `now + ttlMs` if it is free, expired or
+   * already `holder`'s; false when another holder has it. Lets one of several servers run a job.
+   */
+  acquireLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `holder` has it, so a restarted server need not wait for it to expire. */
+  releaseLease(name: string, holder: string): Promise<void>;
   jobState(name: string): Promise<string | null>;
   setJobState(name: string, value: string): Promise<void>;
   /** Deletes what is older than the policy keeps; returns rows removed per table. */

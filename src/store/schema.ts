@@ -117,4 +117,5 @@ export interface Database {
     doc: string;
   };
   job_state: { name: string; value: string };
+  leases: { name: string; holder: string; expires_at: number };
 }

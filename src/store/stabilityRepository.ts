@@ -248,6 +248,25 @@ export function kyselyStabilityStore(handle: DatabaseHandle): StabilityStore {
       return new Map(rows.map((r) => [Number(r.hour), countsOf(r.stable, r.unstable, r.insufficient)]));
     },
 
+    async acquireLease(name, holder, now, ttlMs) {
+      // One statement, so two servers racing for a free or expired lease cannot both win.
+      const result = await db
+        .insertInto('leases')
+        .values({ name, holder, expires_at: now + ttlMs })
+        .onConflict((oc) =>
+          oc
+            .column('name')
+            .doUpdateSet({ holder, expires_at: now + ttlMs })
+            .where((eb) => eb.or([eb('leases.holder', '=', holder), eb('leases.expires_at', '<', now)])),
+        )
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    },
+
+    async releaseLease(name, holder) {
+      await db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
+    },
+
     async jobState(name) {
       const row = await db.selectFrom('job_state').select('value').where('name', '=', name).executeTakeFirst();
       return row?.value ?? null;

@@ -72,6 +72,13 @@ export function stabilityMigration() {
       await db.schema.createIndex('alerts_by_model').on('alerts').columns(['model_id', 'starts_at']).execute();
 
       await db.schema
+        .createTable('leases')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
         .createTable('job_state')
         .addColumn('name', 'text', (c) => c.primaryKey())
         .addColumn('value', 'text', (c) => c.notNull())
