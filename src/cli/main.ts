@@ -5,6 +5,8 @@ import { registerConfigCommands } from './configCommands.js';
 import { registerEntityCommands } from './entityCommands.js';
 import { registerMetricsCommand } from './metricsCommand.js';
 import { registerServeCommands } from './serveCommands.js';
+import { registerIngestCommand } from './ingestCommand.js';
+import { registerStabilityCommands } from './stabilityCommands.js';
 import { DomainError } from '../core/errors.js';
 
 export function buildProgram(): Command {
@@ -18,6 +20,9 @@ export function buildProgram(): Command {
   registerEntityCommands(program);
   registerAdminCommands(program);
   registerMetricsCommand(program);
+  registerIngestCommand(program);
+  // After the entity commands: it adds end-experiment to their `models` group.
+  registerStabilityCommands(program);
   return program;
 }
 

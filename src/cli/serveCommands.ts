@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { loadStabilityConfig } from '../alerting/stabilityConfig.js';
 import { createModelfleet, listen, type Modelfleet, type RunningServer } from '../modelfleet.js';
 import { systemActor } from '../registry/actor.js';
 import { generateFleet } from '../sim/fleet.js';
@@ -43,9 +44,12 @@ export function registerServeCommands(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on', '8080')
     .option('--data-dir <dir>', 'where the admin token file goes (default: beside the SQLite file, else ./.modelfleet)')
-    .action(async (options: { db: string; host: string; port: string; dataDir?: string }) => {
-      const fleet = await createModelfleet({ db: options.db, adminToken: process.env['MODELFLEET_ADMIN_TOKEN'], ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+    .option('--stability-config <file>', 'YAML or JSON: SLO objectives per tier, business hours, notifiers, lateness, retention')
+    .action(async (options: { db: string; host: string; port: string; dataDir?: string; stabilityConfig?: string }) => {
+      const stability = options.stabilityConfig ? loadStabilityConfig(options.stabilityConfig) : undefined;
+      const fleet = await createModelfleet({ db: options.db, adminToken: process.env['MODELFLEET_ADMIN_TOKEN'], ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...(stability ? { stability } : {}) });
       const server = await listenWithFallback(fleet, options.host, portOf(options.port), false);
+      fleet.monitor.start();
       fleet.logger.info({ url: server.url, db: fleet.database.description }, 'modelfleet serving');
       if (fleet.issuedAdminToken) {
         process.stdout.write(`\nAdmin token (shown once, also saved to ${fleet.issuedAdminToken.file} with mode 0600):\n  ${fleet.issuedAdminToken.token}\n\n`);
@@ -61,9 +65,11 @@ export function registerServeCommands(program: Command): void {
     .option('--port <port>', 'port to listen on (falls back to a free one when taken)', '8080')
     .option('--models <n>', 'how many models the fleet has', '1200')
     .option('--seed <n>', 'seed of the synthetic fleet', '7')
-    .action(async (options: { db: string; host: string; port: string; models: string; seed: string }) => {
+    .option('--stability-config <file>', 'YAML or JSON: SLO objectives per tier, business hours, notifiers, lateness, retention')
+    .action(async (options: { db: string; host: string; port: string; models: string; seed: string; stabilityConfig?: string }) => {
       const started = performance.now();
-      const fleet = await createModelfleet({ db: options.db, adminToken: process.env['MODELFLEET_ADMIN_TOKEN'], dataDir: '.modelfleet' });
+      const stability = options.stabilityConfig ? loadStabilityConfig(options.stabilityConfig) : undefined;
+      const fleet = await createModelfleet({ db: options.db, adminToken: process.env['MODELFLEET_ADMIN_TOKEN'], dataDir: '.modelfleet', ...(stability ? { stability } : {}) });
       const existing = await fleet.registry.store.listTeams({ limit: 1, cursor: null });
       if (!existing.items.length) {
         const synthetic = generateFleet({ models: Number(options.models), seed: Number(options.seed) });
@@ -75,6 +81,7 @@ export function registerServeCommands(program: Command): void {
         process.stderr.write(`using the fleet already in ${fleet.database.description}\n`);
       }
       const server = await listenWithFallback(fleet, options.host, portOf(options.port), true);
+      fleet.monitor.start();
       const tokenFile = join(fleet.dataDir, 'admin-token');
       const token = fleet.issuedAdminToken?.token ?? (process.env['MODELFLEET_ADMIN_TOKEN'] || (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '(see MODELFLEET_ADMIN_TOKEN)'));
       process.stdout.write(
