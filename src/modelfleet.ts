@@ -76,10 +76,11 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
   const snapshots = new RegistrySnapshotSource(registry);
   const stabilityConfig = StabilityConfigSchema.parse(options.stability ?? {});
   const ingestion = new IngestionService(stabilityStore, snapshots, clock, { ...DEFAULT_INGEST_OPTIONS, latenessMs: stabilityConfig.latenessMinutes * 60_000, ...options.ingest });
-  const stability = new StabilityService(stabilityStore, snapshots, registry, clock, stabilityConfig.objectives);
+  const stability = new StabilityService(stabilityStore, snapshots, registry, clock, stabilityConfig.objectives, stabilityConfig.retention.minuteBucketsDays * 24 * HOUR_MS);
   const alerts = kyselyAlertStore(database.db);
   const days = (n: number) => n * 24 * HOUR_MS;
   const monitor = new StabilityMonitor(stabilityStore, alerts, snapshots, stability, clock, logger, {
+    // Until `listen` knows the server's address (it calls useBaseUrl), links point at the default one.
     alerts: { baseUrl: stabilityConfig.baseUrl ?? 'http://127.0.0.1:8080', businessHours: stabilityConfig.businessHours },
     notifiers: createNotifiers(stabilityConfig.notifiers, () => clock.now()),
     retention: {
@@ -135,6 +136,7 @@ export async function listen(fleet: Modelfleet, options: { host?: string; port?:
   });
   const port = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  if (!fleet.stabilityConfig.baseUrl) fleet.monitor.useBaseUrl(`http://${shownHost}:${port}`);
   return {
     url: `http://${shownHost}:${port}`,
     port,

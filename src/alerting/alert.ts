@@ -205,8 +205,18 @@ export function formatBand(band: Band): string {
   return 'no band';
 }
 
-/** "PLIKE calibration 1.31 outside [0.9, 1.1]". */
-export const describeViolation = (v: TaskViolation): string => `${v.task} ${v.metric} ${formatValue(v.value)} outside ${formatBand(v.band)}`;
+/** "PLIKE calibration 1.31 outside [0.9, 1.1]", "PLIKE ne 0.97 above 0.9". */
+export function describeViolation(v: TaskViolation): string {
+  const where =
+    v.band.min !== null && v.band.max !== null
+      ? `outside ${formatBand(v.band)}`
+      : v.band.max !== null
+        ? `above ${formatValue(v.band.max)}`
+        : v.band.min !== null
+          ? `below ${formatValue(v.band.min)}`
+          : 'with no band';
+  return `${v.task} ${v.metric} ${formatValue(v.value)} ${where}`;
+}
 
 /** "burning its stability budget 15.2x over 1h/5m (fires at 14.4x)". */
 export const describeBurn = (burn: BudgetBurn): string =>

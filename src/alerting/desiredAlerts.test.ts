@@ -145,3 +145,9 @@ test('fingerprints are stable and distinct by kind, model and rule', () => {
   assert.notEqual(alertFingerprint('ModelUnstable', 'a:v1'), alertFingerprint('StabilityBudgetBurn', 'a:v1'));
   assert.notEqual(alertFingerprint('StabilityBudgetBurn', 'a:v1', '1h/5m'), alertFingerprint('StabilityBudgetBurn', 'a:v1', '6h/30m'));
 });
+
+test('describes an NE breach against its ceiling, not as outside a band', async () => {
+  const { describeViolation } = await import('./alert.js');
+  assert.equal(describeViolation({ task: 'PLIKE', metric: 'ne', value: 0.9712, band: { min: null, max: 0.9 } }), 'PLIKE ne 0.9712 above 0.9');
+  assert.equal(describeViolation({ task: 'PLIKE', metric: 'calibration', value: 0.5, band: { min: 0.8, max: null } }), 'PLIKE calibration 0.5 below 0.8');
+});

@@ -45,5 +45,5 @@ export function loadStabilityConfig(file: string): StabilityConfig {
   const parsed = StabilityConfigSchema.safeParse(value);
   if (parsed.success) return parsed.data;
   const details = zodDetails(parsed.error, { schema: StabilityConfigSchema, input: value }).map((d) => ({ path: `${file}: ${d.path}`, message: d.message }));
-  throw invalidInput(`stability config ${file} is invalid: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details);
+  throw invalidInput(`stability config ${file} is invalid (${details.length} problem${details.length === 1 ? '' : 's'}); fix each and restart`, details);
 }

@@ -80,6 +80,11 @@ export class StabilityMonitor {
     this.timer.unref();
   }
 
+  /** Points alert links at the address the server is reachable on, when the config names none. */
+  useBaseUrl(url: string): void {
+    this.options.alerts = { ...this.options.alerts, baseUrl: url };
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

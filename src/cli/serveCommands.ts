@@ -2,15 +2,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadStabilityConfig } from '../alerting/stabilityConfig.js';
-import { createModelfleet, listen, type Modelfleet, type RunningServer } from '../modelfleet.js';
+import type { Modelfleet, RunningServer } from '../modelfleet.js';
 import { systemActor } from '../registry/actor.js';
 import { generateFleet } from '../sim/fleet.js';
 import { seedDemoActivity, seedFleet } from '../sim/seedFleet.js';
+import { DemoTraffic } from '../sim/demoTraffic.js';
 import { DEFAULT_DATABASE_URL } from '../store/database.js';
 
-function stopOnSignal(server: RunningServer, fleet: Modelfleet): void {
+function stopOnSignal(server: RunningServer, fleet: Modelfleet, traffic: DemoTraffic | null = null): void {
   const stop = async () => {
     process.stderr.write('\nshutting down...\n');
+    await traffic?.stop();
     await server.close();
     await fleet.close();
     process.exit(0);
@@ -19,7 +21,27 @@ function stopOnSignal(server: RunningServer, fleet: Modelfleet): void {
   process.once('SIGTERM', stop);
 }
 
+/**
+ * The demo's serving processes: a slice of the fleet logs labeled predictions over HTTP, the last
+ * 55 minutes first (within the hour of lateness) so evaluation windows are full at once.
+ */
+async function startDemoTraffic(fleet: Modelfleet, url: string, token: string, models: number): Promise<DemoTraffic | null> {
+  if (!(models > 0)) return null;
+  const [types, all] = await Promise.all([fleet.registry.listModelTypes({ limit: 1000 }), fleet.registry.listModels({ limit: 1000 })]);
+  const traffic = new DemoTraffic(all.items, new Map(types.items.map((t) => [t.name, t])), { server: url, token, models });
+  const started = performance.now();
+  process.stderr.write(`logging the last 55 minutes of predictions for ${traffic.modelCount} models...\n`);
+  await traffic.backfill(Date.now(), 55);
+  process.stderr.write(`logged in ${Math.round(performance.now() - started)} ms\n`);
+  traffic.start();
+  return traffic;
+}
+
+/** The server stack loads only when a command serves, so other commands start quickly. */
+const serverStack = () => import('../modelfleet.js');
+
 async function listenWithFallback(fleet: Modelfleet, host: string, port: number, fallback: boolean): Promise<RunningServer> {
+  const { listen } = await serverStack();
   try {
     return await listen(fleet, { host, port });
   } catch (error) {
@@ -47,7 +69,7 @@ export function registerServeCommands(program: Command): void {
     .option('--stability-config <file>', 'YAML or JSON: SLO objectives per tier, business hours, notifiers, lateness, retention')
     .action(async (options: { db: string; host: string; port: string; dataDir?: string; stabilityConfig?: string }) => {
       const stability = options.stabilityConfig ? loadStabilityConfig(options.stabilityConfig) : undefined;
-      const fleet = await createModelfleet({ db: options.db, adminToken: process.env['MODELFLEET_ADMIN_TOKEN'], ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...(stability ? { stability } : {}) });
+      const fleet = await (await serverStack()).createModelfleet({ db: options.db, adminToken: process.env['MODELFLEET_ADMIN_TOKEN'], ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...(stability ? { stability } : {}) });
       const server = await listenWithFallback(fleet, options.host, portOf(options.port), false);
       fleet.monitor.start();
       fleet.logger.info({ url: server.url, db: fleet.database.description }, 'modelfleet serving');
@@ -66,10 +88,11 @@ export function registerServeCommands(program: Command): void {
     .option('--models <n>', 'how many models the fleet has', '1200')
     .option('--seed <n>', 'seed of the synthetic fleet', '7')
     .option('--stability-config <file>', 'YAML or JSON: SLO objectives per tier, business hours, notifiers, lateness, retention')
-    .action(async (options: { db: string; host: string; port: string; models: string; seed: string; stabilityConfig?: string }) => {
+    .option('--traffic-models <n>', 'how many models send simulated labeled predictions (0: none)', '60')
+    .action(async (options: { db: string; host: string; port: string; models: string; seed: string; stabilityConfig?: string; trafficModels: string }) => {
       const started = performance.now();
       const stability = options.stabilityConfig ? loadStabilityConfig(options.stabilityConfig) : undefined;
-      const fleet = await createModelfleet({ db: options.db, adminToken: process.env['MODELFLEET_ADMIN_TOKEN'], dataDir: '.modelfleet', ...(stability ? { stability } : {}) });
+      const fleet = await (await serverStack()).createModelfleet({ db: options.db, adminToken: process.env['MODELFLEET_ADMIN_TOKEN'], dataDir: '.modelfleet', ...(stability ? { stability } : {}) });
       const existing = await fleet.registry.store.listTeams({ limit: 1, cursor: null });
       if (!existing.items.length) {
         const synthetic = generateFleet({ models: Number(options.models), seed: Number(options.seed) });
@@ -81,21 +104,32 @@ export function registerServeCommands(program: Command): void {
         process.stderr.write(`using the fleet already in ${fleet.database.description}\n`);
       }
       const server = await listenWithFallback(fleet, options.host, portOf(options.port), true);
-      fleet.monitor.start();
       const tokenFile = join(fleet.dataDir, 'admin-token');
       const token = fleet.issuedAdminToken?.token ?? (process.env['MODELFLEET_ADMIN_TOKEN'] || (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '(see MODELFLEET_ADMIN_TOKEN)'));
+      const traffic = await startDemoTraffic(fleet, server.url, token, Number(options.trafficModels));
+      fleet.monitor.start();
+      const cli = `MODELFLEET_SERVER=${server.url} npx modelfleet`;
       process.stdout.write(
         [
           '',
           `modelfleet demo is serving ${server.url}`,
           `  admin token: ${token}`,
           `  try: curl -H "Authorization: Bearer ${token}" "${server.url}/api/v1/models?surface=feed&criticality=TIER0&limit=5"`,
-          `       MODELFLEET_SERVER=${server.url} npx modelfleet types list --criticality TIER0`,
+          `       ${cli} types list --criticality TIER0`,
+          ...(traffic
+            ? [
+                `  stability: ${traffic.modelCount} models send labeled predictions through modelfleet/client; two have gone bad:`,
+                ...traffic.injected.map((f) => `       ${f.model} (${f.tier} ${f.role}): ${f.description}`),
+                `       ${cli} stability            # the fleet, and why the unstable ones are`,
+                `       ${cli} alerts               # what on-call sees, with what to do`,
+                ...traffic.injected.filter((f) => f.role === 'experiment').map((f) => `       ${cli} models end-experiment ${f.model} --yes`),
+              ]
+            : []),
           `  API reference: ${server.url}/api/v1/openapi.json`,
           '  Ctrl-C stops it.',
           '',
         ].join('\n'),
       );
-      stopOnSignal(server, fleet);
+      stopOnSignal(server, fleet, traffic);
     });
 }

@@ -127,7 +127,7 @@ function printModelStability(report: ModelStabilityReport, sparklines: boolean):
   );
   if (!sparklines) return;
   out();
-  out(`${minute(report.from)} .. ${minute(report.to)}, ${report.tasks[0]?.points.length ?? 0} points of ${report.step / 60_000}m (${report.source === 'evaluations' ? 'rolling-window verdicts' : 'raw event sums, unjudged'})`);
+  out(`${minute(report.from)} .. ${minute(report.to)}, ${report.tasks[0]?.points.length ?? 0} points of ${report.step / 60_000}m (${SOURCE_LABEL[report.source]})`);
   const color = Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'];
   const labelWidth = Math.max(...report.tasks.map((t) => t.task.length), 4) + 2 + 'calibration'.length + 2;
   const width = Math.max(20, Math.min(120, (process.stdout.columns ?? 100) - labelWidth - 40));
@@ -387,3 +387,9 @@ export function registerStabilityCommands(program: Command): void {
     printEnded(body, before);
   });
 }
+
+const SOURCE_LABEL: Record<'evaluations' | 'buckets' | 'mixed', string> = {
+  evaluations: 'rolling-window verdicts',
+  buckets: 'raw event sums, unjudged',
+  mixed: 'rolling-window verdicts where judged, raw event sums elsewhere',
+};

@@ -231,3 +231,14 @@ test('invalid input is refused, not silently judged', () => {
   delete missing[4320];
   assert.throws(() => evaluateSlo({ objective: 0.99, windows: missing as Record<SloWindowMinutes, SloWindowCounts> }), /no counts for the 4320-minute window/);
 });
+
+test('a new model is not paged for its budget until a short window of verdicts exists', () => {
+  // Two judged minutes, one unstable: 50% bad is 100x the budget rate on every window.
+  const fresh = evaluateSlo({ objective: 0.995, windows: windows({ 5: [2, 1], 30: [2, 1], 60: [2, 1], 360: [2, 1], 4320: [2, 1], 40320: [2, 1] }) });
+  assert.deepEqual(fresh.firing, []);
+  assert.equal(fresh.rules.page_fast.firing, false);
+  assert.match(fresh.rules.page_fast.note!, /2 judged minutes in the 60-minute window, fewer than the 5/);
+  // Five judged minutes, all unstable: the fast rule has its short window's worth and fires.
+  const five = evaluateSlo({ objective: 0.995, windows: windows({ 5: [5, 5], 30: [5, 5], 60: [5, 5], 360: [5, 5], 4320: [5, 5], 40320: [5, 5] }) });
+  assert.deepEqual(five.firing.map((f) => f.rule), ['page_fast']);
+});

@@ -171,7 +171,10 @@ export function evaluateSlo(input: SloInput): SloReport {
     const longBurn = burnRates[rule.longMinutes];
     const shortBurn = burnRates[rule.shortMinutes];
     const unreachable = !burnExceeds(maxBurnRate, rule.factor);
-    const isFiring = longBurn !== null && shortBurn !== null && burnExceeds(longBurn, rule.factor) && burnExceeds(shortBurn, rule.factor);
+    // A model judged for two minutes, one of them unstable, would otherwise "burn" 50x on every window
+    // at once: a rule fires only once its long window holds at least one short window of verdicts.
+    const enoughData = input.windows[rule.longMinutes].evaluated >= rule.shortMinutes;
+    const isFiring = enoughData && longBurn !== null && shortBurn !== null && burnExceeds(longBurn, rule.factor) && burnExceeds(shortBurn, rule.factor);
     rules[rule.name] = {
       rule: rule.name,
       severity: rule.severity,
@@ -185,7 +188,9 @@ export function evaluateSlo(input: SloInput): SloReport {
       unreachable,
       note: unreachable
         ? `at objective ${percent(objective)} the burn rate is at most ${round(maxBurnRate)} (every minute unstable), never above ${rule.factor}: ${rule.name} cannot fire, slower rules catch a fast burn`
-        : null,
+        : enoughData
+          ? null
+          : `${input.windows[rule.longMinutes].evaluated} judged minutes in the ${rule.longMinutes}-minute window, fewer than the ${rule.shortMinutes} this rule needs before it can fire`,
     };
     if (isFiring && longBurn !== null && shortBurn !== null) {
       firing.push({ rule: rule.name, severity: rule.severity, longBurn, shortBurn, threshold: rule.factor });

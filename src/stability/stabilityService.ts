@@ -42,8 +42,11 @@ export interface ModelStabilityReport {
   from: number;
   to: number;
   step: number;
-  /** `evaluations`: each point is the rolling-window verdict at that minute; `buckets`: sums of the step's events, unjudged (older than the kept verdicts). */
-  source: 'evaluations' | 'buckets';
+  /**
+   * `evaluations`: each point is the rolling-window verdict last made in its step; `buckets`: each is
+   * the sums of the step's own events, unjudged (no verdicts kept for the range); `mixed`: some of each.
+   */
+  source: 'evaluations' | 'buckets' | 'mixed';
   current: ModelEvaluation | null;
   points: ModelPoint[];
   tasks: Array<{ task: string; thresholds: TaskThresholds | null; points: TaskPoint[] }>;
@@ -104,6 +107,8 @@ export class StabilityService {
     private readonly registry: RegistryService,
     private readonly clock: Clock,
     private readonly objectives: SloObjectives = {},
+    /** How long minute buckets are kept: older ranges are read from the hourly rollup. */
+    private readonly minuteRetentionMs = 2 * 24 * HOUR_MS,
   ) {
     this.sloCounter = new SloWindowCounter(store);
   }
@@ -126,7 +131,7 @@ export class StabilityService {
     if ((to - from) / step > MAX_POINTS) {
       throw invalidInput(`from..to / step gives ${Math.ceil((to - from) / step)} points, more than ${MAX_POINTS}: use a larger step or a shorter range`, [{ path: 'step', message: 'too many points' }]);
     }
-    const evaluations = await this.store.evaluations(id, from, to);
+    const evaluations = await this.store.evaluations(id, from - (from % step), to);
     const [latest] = await this.store.evaluations(id, now - 5 * MINUTE_MS, now + MINUTE_MS).then((rows) => rows.slice(-1));
     const base = {
       model: id,
@@ -141,50 +146,51 @@ export class StabilityService {
     };
     const taskNames = entry.type.tasks.map((t) => t.name);
     const thresholdsOf = (task: string) => entry.model.thresholds[task] ?? null;
-    if (evaluations.length) {
-      const points: ModelPoint[] = [];
-      const taskPoints = new Map<string, TaskPoint[]>(taskNames.map((t) => [t, []]));
-      let i = 0;
-      for (let t = from - (from % step); t < to; t += step) {
-        let last: ModelEvaluation | null = null;
-        let unstable = 0;
-        let stable = 0;
-        while (i < evaluations.length && evaluations[i]!.minute < t + step) {
-          const e = evaluations[i++]!;
-          if (e.minute < t) continue;
-          last = e.evaluation;
-          if (e.status === 'unstable') unstable += 1;
-          if (e.status === 'stable') stable += 1;
-        }
-        points.push({ t, status: last?.status ?? null, unstableMinutes: unstable, stableMinutes: stable });
-        for (const task of taskNames) {
-          const te = last?.tasks.find((x) => x.task === task);
-          taskPoints.get(task)!.push(te ? pointOf(last!.at, te.metrics, te.status) : { t, count: 0, positives: 0, calibration: null, ne: null, status: null });
-        }
-      }
-      return { ...base, source: 'evaluations', points, tasks: taskNames.map((task) => ({ task, thresholds: thresholdsOf(task), points: taskPoints.get(task)! })) };
-    }
-    // No verdicts kept for the range: show the metrics of the events themselves, per step.
-    const resolution = step >= HOUR_MS && step % HOUR_MS === 0 ? Resolution.hour : from >= now - 2 * 24 * HOUR_MS ? Resolution.minute : Resolution.hour;
-    const rows = await this.store.buckets(id, resolution, from - (from % (resolution * MINUTE_MS)), to);
-    const sums = new Map<string, Accumulator>();
-    for (const row of rows) {
-      const t = row.start - (((row.start - from) % step) + step) % step;
-      const key = `${row.task}\u0000${t}`;
-      (sums.get(key) ?? sums.set(key, new Accumulator()).get(key)!).merge(row.sums);
-    }
     const steps: number[] = [];
     for (let t = from - (from % step); t < to; t += step) steps.push(t);
-    return {
-      ...base,
-      source: 'buckets',
-      points: steps.map((t) => ({ t, status: null, unstableMinutes: 0, stableMinutes: 0 })),
-      tasks: taskNames.map((task) => ({
-        task,
-        thresholds: thresholdsOf(task),
-        points: steps.map((t) => pointOf(t, metricsOf(sums.get(`${task}\u0000${t}`) ?? new Accumulator()), null)),
-      })),
-    };
+    const points: ModelPoint[] = [];
+    const taskPoints = new Map<string, TaskPoint[]>(taskNames.map((t) => [t, []]));
+    const unjudged: number[] = [];
+    let i = 0;
+    for (const t of steps) {
+      let last: ModelEvaluation | null = null;
+      let unstable = 0;
+      let stable = 0;
+      while (i < evaluations.length && evaluations[i]!.minute < t + step) {
+        const e = evaluations[i++]!;
+        if (e.minute < t) continue;
+        last = e.evaluation;
+        if (e.status === 'unstable') unstable += 1;
+        if (e.status === 'stable') stable += 1;
+      }
+      points.push({ t, status: last?.status ?? null, unstableMinutes: unstable, stableMinutes: stable });
+      if (!last) unjudged.push(t);
+      for (const task of taskNames) {
+        const te = last?.tasks.find((x) => x.task === task);
+        taskPoints.get(task)!.push(te ? pointOf(last!.at, te.metrics, te.status) : pointOf(t, metricsOf(new Accumulator()), null));
+      }
+    }
+    // Steps with no verdict kept (older than their retention, or before the model was monitored) show
+    // the sums of the events themselves, unjudged.
+    if (unjudged.length) {
+      const span = { from: unjudged[0]!, to: unjudged.at(-1)! + step };
+      const resolution = step % HOUR_MS === 0 || span.from < now - this.minuteRetentionMs ? Resolution.hour : Resolution.minute;
+      const rows = await this.store.buckets(id, resolution, span.from, span.to);
+      const sums = new Map<string, Accumulator>();
+      for (const row of rows) {
+        const key = `${row.task}\u0000${row.start - (row.start % step)}`;
+        (sums.get(key) ?? sums.set(key, new Accumulator()).get(key)!).merge(row.sums);
+      }
+      const index = new Map(steps.map((t, k) => [t, k]));
+      for (const t of unjudged) {
+        for (const task of taskNames) {
+          const acc = sums.get(`${task}\u0000${t}`);
+          if (acc) taskPoints.get(task)![index.get(t)!] = pointOf(t, metricsOf(acc), null);
+        }
+      }
+    }
+    const source = unjudged.length === 0 ? 'evaluations' : unjudged.length === steps.length ? 'buckets' : 'mixed';
+    return { ...base, source, points, tasks: taskNames.map((task) => ({ task, thresholds: thresholdsOf(task), points: taskPoints.get(task)! })) };
   }
 
   async fleet(): Promise<FleetStability> {

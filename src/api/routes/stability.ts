@@ -56,7 +56,7 @@ const ModelStabilitySchema = named(
     from: z.number(),
     to: z.number(),
     step: z.number(),
-    source: z.enum(['evaluations', 'buckets']),
+    source: z.enum(['evaluations', 'buckets', 'mixed']),
     current: z.unknown().nullable().describe('the latest evaluation: status, and per task metrics, band, violations'),
     points: z.array(z.object({ t: z.number(), status: z.string().nullable(), unstableMinutes: z.number(), stableMinutes: z.number() })),
     tasks: z.array(z.object({ task: z.string(), thresholds: z.unknown().nullable(), points: z.array(TaskPointSchema) })),
