@@ -54,7 +54,10 @@ forEachDatabase((db) => {
     it('judges a healthy model stable, with per-task points over time', async () => {
       await minutes(60);
       const report = (await server.call('GET', `/models/${encodeURIComponent(MODEL)}/stability?step=10m`)).body;
-      assert.equal(report.source, 'evaluations');
+      // Six hours asked, one judged: the hours before it have no verdicts (and here no events either).
+      assert.equal(report.source, 'mixed');
+      assert.equal(report.tasks[0].points[0].count, 0);
+      assert.equal(report.tasks[0].points[0].status, null);
       assert.equal(report.current.status, 'stable');
       assert.equal(report.windowMinutes, 60);
       assert.equal(report.points.length, 36, 'six hours at 10-minute steps');

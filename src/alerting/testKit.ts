@@ -51,7 +51,7 @@ export const storiesModel = (role: Model['role'], extra: Partial<Model> = {}): M
   ...extra,
 });
 
-const metrics = (calibration: number, ne: number): StabilityMetrics => ({ count: 10_000, weight: 10_000, positives: 500, ctr: 0.05, calibration, logLoss: 0.2, ne });
+const metrics = (calibration: number, ne: number): StabilityMetrics => ({ count: 40_000, weight: 40_000, positives: 2_000, ctr: 0.05, calibration, logLoss: 0.2, ne });
 
 /** An evaluation of the model at `at`: PLIKE miscalibrated at 1.31 when unstable, PCOMMENT healthy. */
 export function evaluationOf(model: Model, at: Date, unstable = true): ModelEvaluation {
