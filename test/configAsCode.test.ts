@@ -1,43 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { systemActor } from '../src/registry/actor.js';
 import { generateFleet } from '../src/sim/fleet.js';
 import { seedFleet } from '../src/sim/seedFleet.js';
-import { ADMIN_TOKEN, forEachDatabase, sample, seed, TestServer } from './harness.js';
+import { forEachDatabase, sample, seed, TestServer } from './harness.js';
+import { runCli, showRun } from './cliRunner.js';
 
-// Compiled to dist/test/, so the repository root is two levels up.
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = join(REPO_ROOT, 'bin', 'modelfleet.js');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real CLI binary as a child process against `server`, asynchronously so the in-process server keeps answering. */
-function cli(server: TestServer, cwd: string, args: string[]): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, MODELFLEET_SERVER: server.url, MODELFLEET_TOKEN: ADMIN_TOKEN };
-  // The test runner marks its children; the CLI is not a test file.
-  delete env['NODE_TEST_CONTEXT'];
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
-
-const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+const cli = (server: TestServer, cwd: string, args: string[]) => runCli(server.url, args, { cwd });
+const show = showRun;
 
 /** 1-based line where the YAML document holding `marker` starts (its `kind:` line), as plan reports it. */
 function documentLineOf(text: string, marker: string): number {

@@ -1,54 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { ADMIN_TOKEN, forEachDatabase, ManualClock, sample, seed, TestServer } from './harness.js';
+import { forEachDatabase, ManualClock, sample, seed, TestServer } from './harness.js';
+import { runCli, showRun } from './cliRunner.js';
+import { mulberry32 } from '../src/sim/random.js';
 
-// Compiled to dist/test/, so the repository root is two levels up.
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = join(REPO_ROOT, 'bin', 'modelfleet.js');
+const cli = (serverUrl: string, args: string[], input?: string) => runCli(serverUrl, args, input === undefined ? {} : { input });
+const show = showRun;
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real CLI binary against `server` (asynchronously, so the in-process server keeps answering). */
-function cli(serverUrl: string, args: string[], input?: string): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, MODELFLEET_SERVER: serverUrl, MODELFLEET_TOKEN: ADMIN_TOKEN };
-  // The test runner marks its children; the CLI is not a test file.
-  delete env['NODE_TEST_CONTEXT'];
-  delete env['NO_COLOR'];
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-    if (input !== undefined) child.stdin!.end(input);
-  });
-}
-
-const show = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-
-/** A small seeded generator, so the synthetic history is the same on every run. */
-function random(seedValue: number): () => number {
-  let a = seedValue >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -121,7 +83,7 @@ forEachDatabase((db) => {
 
     it('thresholds learn builds a band from 30 hours of history, skips the sparse task, and writes only without --dry-run', async () => {
       // Lateness is an hour, so each hour's events are sent while the clock is in that hour.
-      const rand = random(42);
+      const rand = mulberry32(42);
       for (let h = 0; h < 30; h++) {
         const start = T0 + h * HOUR;
         clock.set(start + 59 * MINUTE + 30_000);
@@ -168,7 +130,7 @@ forEachDatabase((db) => {
       assert.equal(patched.status, 200, JSON.stringify(patched.body));
 
       const now = clock.epochMs;
-      const rand = random(7);
+      const rand = mulberry32(7);
       const lines: string[] = [];
       for (let i = 1; i <= 40; i++) {
         const ts = now - 30 * MINUTE + i * 30_000;
@@ -225,7 +187,7 @@ forEachDatabase((db) => {
     it('stability, slos and alerts print tables, and parse as JSON with --json', async () => {
       // Enough volume in the last half hour for both models to be judged: the baseline as it has been,
       // the experiment predicting 0.5 where one in ten is positive.
-      const rand = random(99);
+      const rand = mulberry32(99);
       const now = clock.epochMs;
       const lines: string[] = [];
       for (let i = 0; i < 600; i++) {
