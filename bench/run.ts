@@ -1,30 +1,37 @@
 import { fileURLToPath } from 'node:url';
 import { writeSection } from './lib/benchmarksDoc.js';
 import { runRegistryBench, type BenchOutcome } from './registry.js';
+import { runStabilityBench } from './stability.js';
 
 /**
  * Runs every benchmark and rewrites its section of docs/benchmarks.md.
  *   --quick            smaller fleet, shorter runs, for iterating; prints, does not touch the docs
  *   --write            write the docs even with --quick
- *   --only=sqlite|postgres
+ *   --only=sqlite|postgres   the registry benchmark on one database only (and not the stability one)
+ *   --only=registry|stability one benchmark
  */
+const ONLY = ['sqlite', 'postgres', 'registry', 'stability'] as const;
+type Only = (typeof ONLY)[number];
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const write = !quick || args.includes('--write');
 const onlyArg = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-if (onlyArg !== undefined && onlyArg !== 'sqlite' && onlyArg !== 'postgres') {
-  process.stderr.write(`--only must be sqlite or postgres, not '${onlyArg}'\n`);
+if (onlyArg !== undefined && !(ONLY as readonly string[]).includes(onlyArg)) {
+  process.stderr.write(`--only must be one of ${ONLY.join(', ')}, not '${onlyArg}'\n`);
   process.exit(2);
 }
+const only = onlyArg as Only | undefined;
 const unknown = args.filter((a) => !['--quick', '--write'].includes(a) && !a.startsWith('--only='));
 if (unknown.length) {
-  process.stderr.write(`unknown option(s): ${unknown.join(' ')} (known: --quick, --write, --only=sqlite|postgres)\n`);
+  process.stderr.write(`unknown option(s): ${unknown.join(' ')} (known: --quick, --write, --only=${ONLY.join('|')})\n`);
   process.exit(2);
 }
 
 const docs = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
 const started = performance.now();
-const outcomes: BenchOutcome[] = [await runRegistryBench({ quick, only: onlyArg as 'sqlite' | 'postgres' | undefined })];
+const outcomes: BenchOutcome[] = [];
+if (only !== 'stability') outcomes.push(await runRegistryBench({ quick, only: only === 'sqlite' || only === 'postgres' ? only : undefined }));
+if (only === undefined || only === 'stability') outcomes.push(await runStabilityBench({ quick }));
 
 for (const outcome of outcomes) {
   process.stdout.write(`\n${outcome.markdown}\n`);

@@ -107,39 +107,53 @@ export class EventBatch {
     const n = p.length;
     let bucket: BucketSums | null = null;
     let bucketMinute = NaN;
+    // Consecutive valid events of one bucket are summed as one run by the columnar loop.
+    let run = -1;
+    const flush = (end: number) => {
+      if (run >= 0 && bucket) {
+        bucket.acc.addColumns(p as number[], y as number[], (w as number[] | null) ?? undefined, run, end);
+        this.accepted += end - run;
+      }
+      run = -1;
+    };
     for (let i = 0; i < n; i++) {
       const line = firstLine + i;
       const pi = p[i];
       const yi = y[i];
       const wi = w ? w[i] : 1;
       if (typeof pi !== 'number' || !(pi >= 0 && pi <= 1)) {
+        flush(i);
         this.reject(line, 'bad_value', `${path}.p[${i}]: p is a probability in [0, 1], got ${JSON.stringify(pi)}`);
         continue;
       }
       if (yi !== 0 && yi !== 1) {
+        flush(i);
         this.reject(line, 'bad_value', `${path}.y[${i}]: y is the label: 0 or 1, got ${JSON.stringify(yi)}`);
         continue;
       }
       if (typeof wi !== 'number' || !(wi > 0) || !Number.isFinite(wi)) {
+        flush(i);
         this.reject(line, 'bad_value', `${path}.w[${i}]: w is a positive weight, got ${JSON.stringify(wi)}`);
         continue;
       }
       const tsi = typeof ts === 'number' ? ts : timestampOf(ts[i]);
       if (tsi === null) {
+        flush(i);
         this.reject(line, 'bad_value', `${path}.ts[${i}]: use epoch milliseconds or an RFC 3339 time, got ${JSON.stringify(ts === null || typeof ts === 'number' ? ts : ts[i])}`);
         continue;
       }
       const minute = tsi - (((tsi % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
       // Lateness and the future bound fall inside a minute, so a cached bucket still needs each event's time checked.
       if (minute !== bucketMinute || bucket === null || !this.inTime(tsi)) {
+        flush(i);
         bucket = this.bucketFor(line, model, task, tsi);
         // A rejected bucket is re-checked per event so each rejection is counted and numbered.
         bucketMinute = bucket ? minute : NaN;
         if (!bucket) continue;
       }
-      bucket.acc.add(pi, yi, wi);
-      this.accepted += 1;
+      if (run < 0) run = i;
     }
+    flush(n);
     return n;
   }
 
