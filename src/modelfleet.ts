@@ -22,6 +22,9 @@ import type { AlertStore } from './alerting/alertStore.js';
 import { kyselyAlertStore } from './store/alertRepository.js';
 import { createNotifiers } from './alerting/notifiers/createNotifiers.js';
 import { HOUR_MS } from './stability/eventBatch.js';
+import { RecordingService } from './capacity/recordingService.js';
+import { CapacityService } from './capacity/capacityService.js';
+import { kyselyRecordingStore } from './store/recordingRepository.js';
 
 export interface ModelfleetOptions {
   db?: string;
@@ -51,6 +54,8 @@ export interface Modelfleet {
   alerts: AlertStore;
   monitor: StabilityMonitor;
   stabilityConfig: StabilityConfig;
+  recordings: RecordingService;
+  capacity: CapacityService;
   /** Set when this start issued a new admin token: print it once. */
   issuedAdminToken: { token: string; file: string } | null;
   close(): Promise<void>;
@@ -78,6 +83,8 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
   const ingestion = new IngestionService(stabilityStore, snapshots, clock, { ...DEFAULT_INGEST_OPTIONS, latenessMs: stabilityConfig.latenessMinutes * 60_000, ...options.ingest });
   const stability = new StabilityService(stabilityStore, snapshots, registry, clock, stabilityConfig.objectives, stabilityConfig.retention.minuteBucketsDays * 24 * HOUR_MS);
   const alerts = kyselyAlertStore(database.db);
+  const recordings = new RecordingService(kyselyRecordingStore(database.db), registry, dataDir, clock);
+  const capacity = new CapacityService(registry);
   const days = (n: number) => n * 24 * HOUR_MS;
   const monitor = new StabilityMonitor(stabilityStore, alerts, snapshots, stability, clock, logger, {
     // Until `listen` knows the server's address (it calls useBaseUrl), links point at the default one.
@@ -111,6 +118,8 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
     alerts,
     monitor,
     stabilityConfig,
+    recordings,
+    capacity,
     issuedAdminToken: boot.token ? { token: boot.token, file: boot.file! } : null,
     close: async () => {
       await monitor.stop();
@@ -128,7 +137,7 @@ export interface RunningServer {
 
 /** Serves the API of a wired modelfleet on host:port (port 0 picks a free one). */
 export async function listen(fleet: Modelfleet, options: { host?: string; port?: number } = {}): Promise<RunningServer> {
-  const app = createApi({ registry: fleet.registry, tokens: fleet.tokens, logger: fleet.logger, ingestion: fleet.ingestion, ingestMetrics: fleet.ingestMetrics, metrics: fleet.metrics, stability: fleet.stability, alerts: fleet.alerts });
+  const app = createApi({ registry: fleet.registry, tokens: fleet.tokens, logger: fleet.logger, ingestion: fleet.ingestion, ingestMetrics: fleet.ingestMetrics, metrics: fleet.metrics, stability: fleet.stability, alerts: fleet.alerts, recordings: fleet.recordings, capacity: fleet.capacity });
   const host = options.host ?? '127.0.0.1';
   const server: ServerType = await new Promise((resolveServer, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host }, () => resolveServer(s));

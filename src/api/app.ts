@@ -16,6 +16,9 @@ import type { IngestionService } from '../stability/ingestion.js';
 import type { IngestMetrics } from '../monitoring/ingestMetrics.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerStabilityRoutes } from './routes/stability.js';
+import { registerCapacityRoutes } from './routes/capacity.js';
+import type { RecordingService } from '../capacity/recordingService.js';
+import type { CapacityService } from '../capacity/capacityService.js';
 import type { StabilityService } from '../stability/stabilityService.js';
 import type { AlertStore } from '../alerting/alertStore.js';
 
@@ -28,6 +31,8 @@ export interface ApiServices {
   metrics: MetricsRegistry;
   stability: StabilityService;
   alerts: AlertStore;
+  recordings: RecordingService;
+  capacity: CapacityService;
 }
 
 /** The HTTP API: web-standard Request/Response, so tests can call `app.fetch` or a real server alike. */
@@ -67,5 +72,6 @@ export function createApi(services: ApiServices): Hono<AppEnv> {
   registerTokenRoutes(routes, services.tokens);
   registerEventRoutes(routes, services.ingestion, services.ingestMetrics);
   registerStabilityRoutes(routes, services.stability, services.alerts, services.registry);
+  registerCapacityRoutes(routes, services.recordings, services.capacity);
   return app;
 }

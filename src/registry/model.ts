@@ -41,11 +41,27 @@ export const TaskThresholdsSchema = z
   .strict();
 export type TaskThresholds = z.output<typeof TaskThresholdsSchema>;
 
+/** Where a capacity figure came from: the measurement that produced it, so it can be trusted or redone. */
+export const CapacityEstimateSchema = z
+  .object({
+    maxQps: z.number().nonnegative().describe('the highest rate one replica held within the stoppers'),
+    verdict: z.string().max(100),
+    measuredAt: z.string(),
+    target: z.string().max(2000).describe('the replica that was measured'),
+    recording: z.string().max(500).describe('the recorded traffic replayed: recording id or file'),
+    requests: z.number().int().nonnegative().describe('distinct requests in the recording'),
+    stoppers: z.record(z.string(), z.number()).describe('e.g. {"p99Ms": 50, "maxErrorRate": 0.001}'),
+    steps: z.number().int().nonnegative().describe('load steps run'),
+    durationMs: z.number().nonnegative(),
+  })
+  .strict();
+
 export const CapacityProfileSchema = z
   .object({
     maxQpsPerReplica: z.number().positive(),
     replicas: z.number().int().nonnegative(),
-    unitCost: z.number().nonnegative(),
+    unitCost: z.number().nonnegative().describe('cost of one replica per unit of time (e.g. USD a month)'),
+    estimate: CapacityEstimateSchema.optional().describe('the measurement maxQpsPerReplica comes from, when measured'),
   })
   .strict();
 

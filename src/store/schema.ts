@@ -118,4 +118,16 @@ export interface Database {
   };
   job_state: { name: string; value: string };
   leases: { name: string; holder: string; expires_at: number };
+  recordings: {
+    id: string;
+    model_type: string;
+    name: string;
+    file: string;
+    requests: number;
+    bytes: number;
+    sha256: string;
+    source: string;
+    created_by: string;
+    created_at: string;
+  };
 }
