@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli, showRun } from './cliRunner.js';
 import { forEachDatabase, sample, seed, TestServer } from './harness.js';
 
 const TYPE = 'ig_feed_main_mtml';
@@ -93,6 +97,28 @@ forEachDatabase((db) => {
       assert.equal(written.body.change.reason, 'launch plan');
       const model = (await server.call('GET', `/models/${encodeURIComponent(`${TYPE}:v2`)}`)).body;
       assert.deepEqual(model.capacity, { maxQpsPerReplica: 150, replicas: 10, unitCost: 50 });
+    });
+
+    it('imports and lists recordings from the CLI, naming bad lines', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'mf-rec-'));
+      try {
+        const good = join(dir, 'Feed Sample.ndjson');
+        writeFileSync(good, recording);
+        const imported = await runCli(server.url, ['recordings', 'import', TYPE, good, '--json']);
+        assert.equal(imported.code, 0, showRun(imported));
+        const info = JSON.parse(imported.stdout);
+        assert.equal(info.name, 'feed-sample');
+        assert.equal(info.requests, 3);
+        const listed = await runCli(server.url, ['recordings', 'list', TYPE]);
+        assert.match(listed.stdout, new RegExp(`^${info.id} +feed-sample +3 `, 'm'));
+        const bad = join(dir, 'bad.ndjson');
+        writeFileSync(bad, '{"path": "/ok"}\n{"path": 7}\n');
+        const refused = await runCli(server.url, ['recordings', 'import', TYPE, bad]);
+        assert.equal(refused.code, 1, showRun(refused));
+        assert.match(refused.stderr, /bad:2: path: /);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('says how to get a capacity profile when a model has none, and checks the body', async () => {

@@ -38,11 +38,18 @@ export class ApiClient {
     this.token = resolveToken(options.token);
   }
 
-  async request<T>(method: string, path: string, options: { body?: unknown; headers?: Record<string, string>; contentType?: string } = {}): Promise<{ status: number; body: T; headers: Headers }> {
+  async request<T>(
+    method: string,
+    path: string,
+    options: { body?: unknown; raw?: string; headers?: Record<string, string>; contentType?: string } = {},
+  ): Promise<{ status: number; body: T; headers: Headers }> {
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (this.token) headers['authorization'] = `Bearer ${this.token}`;
     let body: string | undefined;
-    if (options.body !== undefined) {
+    if (options.raw !== undefined) {
+      headers['content-type'] = options.contentType ?? 'application/x-ndjson';
+      body = options.raw;
+    } else if (options.body !== undefined) {
       headers['content-type'] = options.contentType ?? 'application/json';
       body = JSON.stringify(options.body);
     }

@@ -7,6 +7,7 @@ import { registerMetricsCommand } from './metricsCommand.js';
 import { registerServeCommands } from './serveCommands.js';
 import { registerIngestCommand } from './ingestCommand.js';
 import { registerStabilityCommands } from './stabilityCommands.js';
+import { registerRecordingCommands } from './recordingCommands.js';
 import { DomainError } from '../core/errors.js';
 
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerIngestCommand(program);
   // After the entity commands: it adds end-experiment to their `models` group.
   registerStabilityCommands(program);
+  registerRecordingCommands(program);
   return program;
 }
 
