@@ -4,6 +4,7 @@ import { ApiError } from './client.js';
 import { registerConfigCommands } from './configCommands.js';
 import { registerEntityCommands } from './entityCommands.js';
 import { registerMetricsCommand } from './metricsCommand.js';
+import { registerModelServerCommand } from './modelServerCommand.js';
 import { registerServeCommands } from './serveCommands.js';
 import { registerIngestCommand } from './ingestCommand.js';
 import { registerStabilityCommands } from './stabilityCommands.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerAdminCommands(program);
   registerMetricsCommand(program);
   registerIngestCommand(program);
+  registerModelServerCommand(program);
   // After the entity commands: it adds end-experiment to their `models` group.
   registerStabilityCommands(program);
   registerRecordingCommands(program);
