@@ -1,4 +1,6 @@
 import { Pool } from 'undici';
+import { runLoadStep } from '../../src/capacity/loadGenerator.js';
+import type { ReplayRequest } from '../../src/capacity/recording.js';
 import { latencyHistogram, recordMs, summarize, type LatencySummary } from './histogram.js';
 
 /** One HTTP request to make: a path (with query) on the pool's origin. */
@@ -19,12 +21,14 @@ export interface LoadResult extends LatencySummary {
 }
 
 export interface HttpLoad {
+  origin: string;
+  connections: number;
   pool: Pool;
   headers: Record<string, string>;
 }
 
 export function httpLoad(origin: string, connections: number, headers: Record<string, string>): HttpLoad {
-  return { pool: new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 }), headers };
+  return { origin, connections, pool: new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 }), headers };
 }
 
 class Errors {
@@ -76,52 +80,32 @@ export async function closedLoop(load: HttpLoad, next: NextPath, options: { clie
   return { ...summarize(histogram), throughput: completed / (options.durationMs / 1000), errors: errors.count, errorSamples: errors.samples };
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
- * Requests at a constant offered rate, each timed from when it was scheduled to be sent, not from
- * when it went out (wrk2's correction for coordinated omission): when the server or the generator
- * falls behind, the wait counts as latency instead of silently lowering the rate.
+ * Requests at a constant offered rate, each timed from when it was scheduled to be sent (wrk2's
+ * correction for coordinated omission): the capacity estimator's open-loop generator, in this
+ * thread, over the benchmark's own pool.
  */
 export async function openLoop(load: HttpLoad, next: NextPath, options: { rate: number; warmupMs: number; durationMs: number }): Promise<LoadResult> {
-  const histogram = latencyHistogram();
-  const lag = latencyHistogram();
-  const errors = new Errors();
-  const interval = 1000 / options.rate;
-  const start = performance.now();
-  const measureFrom = start + options.warmupMs;
-  const end = measureFrom + options.durationMs;
-  const pending = new Set<Promise<void>>();
-  let completed = 0;
-  let maxInFlight = 0;
-  let i = 0;
-  for (;;) {
-    const now = performance.now();
-    if (now >= end) break;
-    for (let scheduled = start + i * interval; scheduled <= now && scheduled < end; scheduled = start + ++i * interval) {
-      const at = scheduled;
-      if (at >= measureFrom) recordMs(lag, now - at);
-      const request: Promise<void> = send(load, next()).then((error) => {
-        pending.delete(request);
-        if (at < measureFrom) return;
-        const done = performance.now();
-        if (error) errors.add(error);
-        recordMs(histogram, done - at);
-        if (done <= end) completed += 1;
-      });
-      pending.add(request);
-      if (pending.size > maxInFlight) maxInFlight = pending.size;
-    }
-    await sleep(Math.max(0, Math.min(1, start + i * interval - performance.now())));
-  }
-  await Promise.all(pending);
+  const request = (): ReplayRequest => ({ method: 'GET', path: next(), headers: load.headers, body: null, ts: null });
+  const m = await runLoadStep(
+    // The pool bounds connections; the generous timeout and cap keep every request measured, as before.
+    { target: load.origin, requests: request, dispatcher: load.pool, timeoutMs: 60_000, maxInFlight: 1_000_000, connections: load.connections },
+    { rate: options.rate, warmupMs: options.warmupMs, durationMs: options.durationMs },
+  );
+  const { count, p50, p90, p99, p999, max, mean } = m.latency;
   return {
-    ...summarize(histogram),
-    throughput: completed / (options.durationMs / 1000),
-    errors: errors.count,
-    errorSamples: errors.samples,
+    count,
+    p50,
+    p90,
+    p99,
+    p999,
+    max,
+    mean,
+    throughput: m.achievedQps,
+    errors: m.errors,
+    errorSamples: m.errorSamples,
     offeredRate: options.rate,
-    maxInFlight,
-    sendLagP99: lag.getValueAtPercentile(99) / 1000,
+    maxInFlight: m.maxInFlight,
+    sendLagP99: m.sendLag.p99,
   };
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerAdminCommands } from './adminCommands.js';
+import { registerCapacityCommands } from './capacityCommands.js';
 import { ApiError } from './client.js';
 import { registerConfigCommands } from './configCommands.js';
 import { registerEntityCommands } from './entityCommands.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   // After the entity commands: it adds end-experiment to their `models` group.
   registerStabilityCommands(program);
   registerRecordingCommands(program);
+  registerCapacityCommands(program);
   return program;
 }
 
