@@ -25,6 +25,8 @@ import { HOUR_MS } from './stability/eventBatch.js';
 import { RecordingService } from './capacity/recordingService.js';
 import { CapacityService } from './capacity/capacityService.js';
 import { kyselyRecordingStore } from './store/recordingRepository.js';
+import { CapacityEstimateJobs } from './capacity/estimateJobs.js';
+import { kyselyEstimateJobStore } from './store/estimateJobRepository.js';
 
 export interface ModelfleetOptions {
   db?: string;
@@ -56,6 +58,7 @@ export interface Modelfleet {
   stabilityConfig: StabilityConfig;
   recordings: RecordingService;
   capacity: CapacityService;
+  estimates: CapacityEstimateJobs;
   /** Set when this start issued a new admin token: print it once. */
   issuedAdminToken: { token: string; file: string } | null;
   close(): Promise<void>;
@@ -85,6 +88,8 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
   const alerts = kyselyAlertStore(database.db);
   const recordings = new RecordingService(kyselyRecordingStore(database.db), registry, dataDir, clock);
   const capacity = new CapacityService(registry);
+  const estimates = new CapacityEstimateJobs(kyselyEstimateJobStore(database.db), recordings, registry, clock, logger);
+  await estimates.recover();
   const days = (n: number) => n * 24 * HOUR_MS;
   const monitor = new StabilityMonitor(stabilityStore, alerts, snapshots, stability, clock, logger, {
     // Until `listen` knows the server's address (it calls useBaseUrl), links point at the default one.
@@ -120,9 +125,11 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
     stabilityConfig,
     recordings,
     capacity,
+    estimates,
     issuedAdminToken: boot.token ? { token: boot.token, file: boot.file! } : null,
     close: async () => {
       await monitor.stop();
+      await estimates.idle();
       snapshots.close();
       await database.close();
     },
@@ -137,7 +144,7 @@ export interface RunningServer {
 
 /** Serves the API of a wired modelfleet on host:port (port 0 picks a free one). */
 export async function listen(fleet: Modelfleet, options: { host?: string; port?: number } = {}): Promise<RunningServer> {
-  const app = createApi({ registry: fleet.registry, tokens: fleet.tokens, logger: fleet.logger, ingestion: fleet.ingestion, ingestMetrics: fleet.ingestMetrics, metrics: fleet.metrics, stability: fleet.stability, alerts: fleet.alerts, recordings: fleet.recordings, capacity: fleet.capacity });
+  const app = createApi({ registry: fleet.registry, tokens: fleet.tokens, logger: fleet.logger, ingestion: fleet.ingestion, ingestMetrics: fleet.ingestMetrics, metrics: fleet.metrics, stability: fleet.stability, alerts: fleet.alerts, recordings: fleet.recordings, capacity: fleet.capacity, estimates: fleet.estimates });
   const host = options.host ?? '127.0.0.1';
   const server: ServerType = await new Promise((resolveServer, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host }, () => resolveServer(s));

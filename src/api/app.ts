@@ -19,6 +19,7 @@ import { registerStabilityRoutes } from './routes/stability.js';
 import { registerCapacityRoutes } from './routes/capacity.js';
 import type { RecordingService } from '../capacity/recordingService.js';
 import type { CapacityService } from '../capacity/capacityService.js';
+import type { CapacityEstimateJobs } from '../capacity/estimateJobs.js';
 import type { StabilityService } from '../stability/stabilityService.js';
 import type { AlertStore } from '../alerting/alertStore.js';
 
@@ -33,6 +34,7 @@ export interface ApiServices {
   alerts: AlertStore;
   recordings: RecordingService;
   capacity: CapacityService;
+  estimates: CapacityEstimateJobs;
 }
 
 /** The HTTP API: web-standard Request/Response, so tests can call `app.fetch` or a real server alike. */
@@ -72,6 +74,6 @@ export function createApi(services: ApiServices): Hono<AppEnv> {
   registerTokenRoutes(routes, services.tokens);
   registerEventRoutes(routes, services.ingestion, services.ingestMetrics);
   registerStabilityRoutes(routes, services.stability, services.alerts, services.registry);
-  registerCapacityRoutes(routes, services.recordings, services.capacity);
+  registerCapacityRoutes(routes, services.recordings, services.capacity, services.estimates);
   return app;
 }

@@ -118,6 +118,7 @@ export interface Database {
   };
   job_state: { name: string; value: string };
   leases: { name: string; holder: string; expires_at: number };
+  capacity_estimates: { id: string; model_id: string; status: string; requested_by: string; created_at: string; finished_at: string | null; doc: string };
   recordings: {
     id: string;
     model_type: string;

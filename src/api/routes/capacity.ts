@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CapacityService } from '../../capacity/capacityService.js';
+import { EstimateRequestSchema, type CapacityEstimateJobs } from '../../capacity/estimateJobs.js';
 import { MAX_RECORDING_BYTES } from '../../capacity/recording.js';
 import type { RecordingService } from '../../capacity/recordingService.js';
 import { invalidInput } from '../../core/errors.js';
@@ -51,8 +52,50 @@ const CostSchema = named(
   'CapacityCost',
 );
 
-/** Recorded traffic per model type, and launch sizing. */
-export function registerCapacityRoutes(routes: ApiRoutes, recordings: RecordingService, capacity: CapacityService): void {
+const EstimateJobSchema = named(
+  z.object({
+    id: z.string(),
+    model: z.string(),
+    status: z.enum(['running', 'succeeded', 'failed']),
+    requestedBy: z.string(),
+    createdAt: z.string(),
+    finishedAt: z.string().nullable(),
+    request: z.unknown(),
+    progress: z.object({ step: z.number(), phase: z.string(), offeredQps: z.number(), good: z.number().nullable(), bad: z.number().nullable() }).nullable(),
+    result: z.unknown().nullable().describe('maxQps, verdict, converged, reason, stoppers, steps (offered and achieved rate, p50, p99, error rate, pass, stopper)'),
+    error: z.string().nullable(),
+    change: z.unknown().nullable(),
+  }),
+  'CapacityEstimateJob',
+);
+
+/** Recorded traffic per model type, capacity estimates, and launch sizing. */
+export function registerCapacityRoutes(routes: ApiRoutes, recordings: RecordingService, capacity: CapacityService, estimates: CapacityEstimateJobs): void {
+  routes.add(
+    {
+      method: 'post',
+      path: '/models/{id}/capacity/estimate',
+      summary:
+        "Measure one replica's maximum stable QPS by replaying a recording of the model's type against `target` (open loop, stoppers on p99 and error rate); runs in the background, and on convergence writes the capacity and its provenance to the model",
+      tag: 'capacity',
+      params: z.object({ id: z.string() }),
+      body: EstimateRequestSchema,
+      responses: { 202: { description: 'the estimate, running: poll GET /capacity/estimates/{id}', schema: EstimateJobSchema } },
+    },
+    async (c) => {
+      const job = await estimates.start(actorOf(c), c.req.param('id')!, await readJson(c));
+      c.header('Location', `/api/v1/capacity/estimates/${job.id}`);
+      return c.json(job, 202);
+    },
+  );
+  routes.add(
+    { method: 'get', path: '/capacity/estimates/{id}', summary: 'A capacity estimate: progress while it runs, then the answer and every step', tag: 'capacity', params: z.object({ id: z.string() }), responses: { 200: { description: 'the estimate', schema: EstimateJobSchema } } },
+    async (c) => c.json(await estimates.get(c.req.param('id')!)),
+  );
+  routes.add(
+    { method: 'get', path: '/models/{id}/capacity/estimates', summary: "A model's capacity estimates, newest first", tag: 'capacity', params: z.object({ id: z.string() }), responses: { 200: { description: 'estimates', schema: z.object({ items: z.array(EstimateJobSchema) }) } } },
+    async (c) => c.json({ items: await estimates.list(c.req.param('id')!) }),
+  );
   routes.add(
     {
       method: 'post',
