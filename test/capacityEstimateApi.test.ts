@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startKnownCapacityServer, type KnownCapacityServer } from '../src/capacity/knownCapacityServer.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli, showRun } from './cliRunner.js';
 import { forEachDatabase, sample, seed, TestServer } from './harness.js';
 
 const TYPE = 'ig_feed_main_mtml';
@@ -72,6 +76,40 @@ forEachDatabase((db) => {
       const job = await finished(started.body.id);
       assert.equal(job.status, 'failed');
       assert.match(job.error, /127\.0\.0\.1:9/);
+    });
+
+    it('records an estimate made from the CLI on the model, then sizes the launch from it', async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'mf-cap-'));
+      try {
+        const traffic = join(dir, 'feed.ndjson');
+        writeFileSync(traffic, recording);
+        const model = `${TYPE}:v1`;
+        const run = await runCli(server.url, [
+          'capacity', 'estimate', '--target', target.url, '--traffic', traffic, '--p99-ms', '200', '--max-error-rate', '0.01',
+          '--step-duration', '400ms', '--warmup', '200ms', '--tolerance', '0.25', '--start-qps', '40', '--model', model, '--unit-cost', '30', '--json',
+        ]);
+        const out = JSON.parse(run.stdout);
+        if (run.code !== 0) {
+          // A loaded machine can keep a short run from converging; then nothing may be recorded.
+          assert.equal(out.recorded, null, showRun(run));
+          t.diagnostic(`the estimate did not converge (${out.verdict}): recording and sizing not checked in this run`);
+          return;
+        }
+        assert.ok(out.recorded.version > 1, showRun(run));
+        const stored = (await server.call('GET', `/models/${encodeURIComponent(model)}`)).body.capacity;
+        assert.equal(stored.maxQpsPerReplica, out.maxQps);
+        assert.equal(stored.unitCost, 30);
+        assert.equal(stored.estimate.recording, traffic);
+        const history = (await server.call('GET', `/models/${encodeURIComponent(model)}/history`)).body.items;
+        assert.match(history.at(-1).reason, /capacity measured/);
+
+        const cost = await runCli(server.url, ['capacity', 'cost', model, '--peak-qps', String(out.maxQps * 3), '--headroom', '0']);
+        assert.equal(cost.code, 0, showRun(cost));
+        assert.match(cost.stdout, /: 3 replicas for a peak of/);
+        assert.match(cost.stdout, /^ig_feed_main_mtml:v1 +3 +90$/m);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('refuses bad requests before sending any load', async () => {

@@ -3,6 +3,10 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CapacityEstimate, EstimateEvent, EstimateStep } from '../capacity/estimateCapacity.js';
 import { DomainError, invalidInput, type ErrorDetail } from '../core/errors.js';
 import { printJson, printTable, progress, progressDone } from './output.js';
+import { ApiClient } from './client.js';
+import { recordEstimate } from './capacityRecord.js';
+import { clientOptions } from './serverOptions.js';
+import { registerCapacityCostCommand } from './capacityCostCommand.js';
 
 /** Exit codes of `capacity estimate`: an answer, no answer, and a command that could not start as given. */
 const EXIT = { answer: 0, noAnswer: 1, usage: 2 } as const;
@@ -32,6 +36,10 @@ interface EstimateFlags {
   header?: string[];
   clientCostUs?: string;
   json?: boolean;
+  model?: string;
+  unitCost?: string;
+  server?: string;
+  token?: string;
 }
 
 /** Collects the problems with the flags, so one run reports all of them. */
@@ -235,9 +243,20 @@ async function estimateAction(flags: EstimateFlags): Promise<void> {
   } finally {
     progressDone();
   }
-  if (flags.json) printJson(estimate);
-  else printEstimate(estimate);
-  process.exitCode = estimate.verdict === 'converged' || estimate.verdict === 'max_qps_reached' ? EXIT.answer : EXIT.noAnswer;
+  const answered = estimate.verdict === 'converged' || estimate.verdict === 'max_qps_reached';
+  let recorded: { model: string; version: number; seq: number | null } | null = null;
+  if (flags.model && answered) {
+    const unitCost = flags.unitCost === undefined ? undefined : Number(flags.unitCost);
+    const written = await recordEstimate(new ApiClient(clientOptions(flags as unknown as Record<string, unknown>)), flags.model, estimate, unitCost);
+    recorded = { model: flags.model, ...written };
+  }
+  if (flags.json) printJson(flags.model ? { ...estimate, recorded } : estimate);
+  else {
+    printEstimate(estimate);
+    if (recorded) process.stdout.write(`recorded on ${recorded.model}: capacity.maxQpsPerReplica = ${estimate.maxQps} (version ${recorded.version}${recorded.seq === null ? '' : `, change ${recorded.seq}`})\n`);
+    else if (flags.model) process.stdout.write(`not recorded on ${flags.model}: the estimate found no stable rate\n`);
+  }
+  process.exitCode = answered ? EXIT.answer : EXIT.noAnswer;
 }
 
 /**
@@ -269,10 +288,15 @@ export function registerCapacityCommands(program: Command): Command {
     .option('--header <name:value>', 'a header for every request, over the recorded ones (repeatable)', headerFlag)
     .addOption(new Option('--client-cost-us <us>', 'CPU microseconds burnt per request, to demonstrate a generator-bound run').hideHelp())
     .option('--json', 'print the estimate as one JSON object (maxQps is the answer)')
+    .option('--model <id>', "record the answer on this model's capacity profile in the registry, with where it came from")
+    .option('--unit-cost <cost>', 'with --model: the cost of one replica, recorded with the capacity')
+    .option('--server <url>', 'with --model: modelfleet server (default: $MODELFLEET_SERVER or http://127.0.0.1:8080)')
+    .option('--token <token>', 'with --model: bearer token (default: $MODELFLEET_TOKEN, or .modelfleet/admin-token)')
     // Bad usage exits 2, like the option checks below; help and version still exit 0.
     .exitOverride((error) => {
       throw error.exitCode === 0 ? error : new CommanderError(EXIT.usage, error.code, error.message);
     })
     .action(estimateAction);
+  registerCapacityCostCommand(group);
   return group;
 }
