@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadStabilityConfig } from '../alerting/stabilityConfig.js';
@@ -9,10 +9,11 @@ import { seedDemoActivity, seedFleet } from '../sim/seedFleet.js';
 import { DemoTraffic } from '../sim/demoTraffic.js';
 import { DEFAULT_DATABASE_URL } from '../store/database.js';
 
-function stopOnSignal(server: RunningServer, fleet: Modelfleet, traffic: DemoTraffic | null = null): void {
+function stopOnSignal(server: RunningServer, fleet: Modelfleet, traffic: DemoTraffic | null = null, replica: { close(): Promise<void> } | null = null): void {
   const stop = async () => {
     process.stderr.write('\nshutting down...\n');
     await traffic?.stop();
+    await replica?.close();
     await server.close();
     await fleet.close();
     process.exit(0);
@@ -35,6 +36,25 @@ async function startDemoTraffic(fleet: Modelfleet, url: string, token: string, m
   process.stderr.write(`logged in ${Math.round(performance.now() - started)} ms\n`);
   traffic.start();
   return traffic;
+}
+
+/**
+ * A launch candidate served for real by the reference model server, and a recording of its type's
+ * traffic (stored in the registry and written to a file), so a capacity estimate can be tried at once.
+ */
+async function startDemoReplica(fleet: Modelfleet): Promise<{ model: string; url: string; file: string; requests: number; close(): Promise<void> } | null> {
+  const candidates = (await fleet.registry.listModels({ limit: 1000, role: 'candidate' })).items;
+  const model = candidates[0];
+  if (!model) return null;
+  const type = await fleet.registry.getModelType(model.modelType);
+  const [{ startModelServer }, { simulateRecording }, { createRng }] = await Promise.all([import('../serving/modelServer.js'), import('../sim/recordedTraffic.js'), import('../sim/random.js')]);
+  const served = await startModelServer({ model: model.id, tasks: type.tasks.map((t) => t.name), size: 'medium', port: 0 });
+  const lines = simulateRecording(createRng(3), { requests: 500, candidates: [20, 120] }).map((l) => JSON.stringify(l));
+  const text = `${lines.join('\n')}\n`;
+  const file = join(fleet.dataDir, 'demo-recording.ndjson');
+  writeFileSync(file, text);
+  await fleet.recordings.import(systemActor, type.name, text, { name: 'demo' });
+  return { model: model.id, url: served.url, file, requests: lines.length, close: served.close };
 }
 
 /** The server stack loads only when a command serves, so other commands start quickly. */
@@ -107,6 +127,7 @@ export function registerServeCommands(program: Command): void {
       const tokenFile = join(fleet.dataDir, 'admin-token');
       const token = fleet.issuedAdminToken?.token ?? (process.env['MODELFLEET_ADMIN_TOKEN'] || (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '(see MODELFLEET_ADMIN_TOKEN)'));
       const traffic = await startDemoTraffic(fleet, server.url, token, Number(options.trafficModels));
+      const replica = await startDemoReplica(fleet);
       fleet.monitor.start();
       const cli = `MODELFLEET_SERVER=${server.url} npx modelfleet`;
       process.stdout.write(
@@ -125,11 +146,18 @@ export function registerServeCommands(program: Command): void {
                 ...traffic.injected.filter((f) => f.role === 'experiment').map((f) => `       ${cli} models end-experiment ${f.model} --yes`),
               ]
             : []),
+          ...(replica
+            ? [
+                `  capacity: ${replica.model} is served for real at ${replica.url}; ${replica.requests} recorded requests of its type are in ${replica.file}:`,
+                `       ${cli} capacity estimate --target ${replica.url} --traffic ${replica.file} --p99-ms 100 --max-error-rate 0.001 --model ${replica.model}`,
+                `       ${cli} capacity cost ${replica.model} --peak-qps 2000`,
+              ]
+            : []),
           `  API reference: ${server.url}/api/v1/openapi.json`,
           '  Ctrl-C stops it.',
           '',
         ].join('\n'),
       );
-      stopOnSignal(server, fleet, traffic);
+      stopOnSignal(server, fleet, traffic, replica);
     });
 }
