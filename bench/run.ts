@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { writeSection } from './lib/benchmarksDoc.js';
+import { runCapacityBench } from './capacity.js';
 import { runRegistryBench, type BenchOutcome } from './registry.js';
 import { runStabilityBench } from './stability.js';
 
@@ -7,10 +8,10 @@ import { runStabilityBench } from './stability.js';
  * Runs every benchmark and rewrites its section of docs/benchmarks.md.
  *   --quick            smaller fleet, shorter runs, for iterating; prints, does not touch the docs
  *   --write            write the docs even with --quick
- *   --only=sqlite|postgres   the registry benchmark on one database only (and not the stability one)
- *   --only=registry|stability one benchmark
+ *   --only=sqlite|postgres   the registry benchmark on one database only (and no other benchmark)
+ *   --only=registry|stability|capacity one benchmark
  */
-const ONLY = ['sqlite', 'postgres', 'registry', 'stability'] as const;
+const ONLY = ['sqlite', 'postgres', 'registry', 'stability', 'capacity'] as const;
 type Only = (typeof ONLY)[number];
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -30,8 +31,9 @@ if (unknown.length) {
 const docs = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
 const started = performance.now();
 const outcomes: BenchOutcome[] = [];
-if (only !== 'stability') outcomes.push(await runRegistryBench({ quick, only: only === 'sqlite' || only === 'postgres' ? only : undefined }));
+if (only === undefined || only === 'registry' || only === 'sqlite' || only === 'postgres') outcomes.push(await runRegistryBench({ quick, only: only === 'sqlite' || only === 'postgres' ? only : undefined }));
 if (only === undefined || only === 'stability') outcomes.push(await runStabilityBench({ quick }));
+if (only === undefined || only === 'capacity') outcomes.push(await runCapacityBench({ quick }));
 
 for (const outcome of outcomes) {
   process.stdout.write(`\n${outcome.markdown}\n`);
