@@ -135,6 +135,18 @@ function toStep(index: number, phase: Phase, m: StepMeasurement, judged: StepJud
   };
 }
 
+/**
+ * Where the ramp starts when no start rate is given: half of what one connection sending requests
+ * back to back would offer, judged from one request's latency (the second probe's: the first pays for
+ * the connection). Any server holds that much unless it is already overloaded, and it skips the ramp
+ * steps that tell nothing; at least the default start, at most the maximum asked for.
+ */
+export function startRateFor(probeMs: number, search: SearchConfig): number {
+  const oneConnection = 1000 / Math.max(probeMs, 0.1);
+  const start = Math.max(DEFAULT_SEARCH.startQps, Math.floor(oneConnection / 2));
+  return search.maxQps === null ? start : Math.min(start, search.maxQps);
+}
+
 /** Checks the options a user gives, naming every problem; throws `invalid_input`. */
 export function checkEstimateOptions(options: EstimateOptions): { stoppers: Stoppers; search: SearchConfig } {
   const stoppers = checkStoppers(options.stoppers);
@@ -163,7 +175,8 @@ export function checkEstimateOptions(options: EstimateOptions): { stoppers: Stop
  */
 export async function estimateCapacity(options: EstimateOptions): Promise<CapacityEstimate> {
   const started = performance.now();
-  const { stoppers, search } = checkEstimateOptions(options);
+  const { stoppers, search: configured } = checkEstimateOptions(options);
+  let search = configured;
   const stepDurationMs = options.stepDurationMs ?? 5000;
   const warmupMs = options.warmupMs ?? 1000;
   const confirmDurationMs = options.confirmDurationMs ?? stepDurationMs * 2;
@@ -183,6 +196,7 @@ export async function estimateCapacity(options: EstimateOptions): Promise<Capaci
   };
   const first = await probe();
   emit({ type: 'probe', status: first.status, ms: first.ms });
+  if (options.search?.startQps === undefined) search = { ...search, startQps: startRateFor((await probe()).ms, search) };
 
   const generatorOptions = (workers: number): LoadGeneratorOptions => ({
     target: options.target,

@@ -27,7 +27,7 @@ interface EstimateFlags {
   stepDuration: string;
   warmup: string;
   confirmDuration?: string;
-  startQps: string;
+  startQps?: string;
   maxQps?: string;
   timeout?: string;
   workers: string;
@@ -220,7 +220,7 @@ async function estimateAction(flags: EstimateFlags): Promise<void> {
       requests,
       trafficFile: flags.traffic,
       stoppers: { p99Ms: p99Ms!, maxErrorRate: maxErrorRate!, p50Ms: p50Ms ?? null, p90Ms: p90Ms ?? null, p999Ms: p999Ms ?? null },
-      search: { startQps: startQps!, maxQps: maxQps ?? null, tolerance: tolerance! },
+      search: { ...(startQps !== undefined ? { startQps } : {}), maxQps: maxQps ?? null, tolerance: tolerance! },
       stepDurationMs: stepDurationMs!,
       warmupMs: warmupMs!,
       ...(confirmDurationMs !== undefined ? { confirmDurationMs } : {}),
@@ -279,7 +279,7 @@ export function registerCapacityCommands(program: Command): Command {
     .option('--step-duration <duration>', 'measured length of each step', '5s')
     .option('--warmup <duration>', 'load before each step is measured', '1s')
     .option('--confirm-duration <duration>', 'measured length of each of the two confirmation runs (default: twice --step-duration)')
-    .option('--start-qps <qps>', 'the first rate tried', '10')
+    .option('--start-qps <qps>', "the first rate tried (default: half of what one connection sends at the first request's latency, at least 10)")
     .option('--max-qps <qps>', 'never offer more than this; if it holds, the answer is "at least this"')
     .option('--timeout <duration>', 'per request (default: the larger of 2s and 10 x --p99-ms)')
     .option('--workers <n>', "generator threads: 'auto' adds threads when one core cannot offer a rate; 0 is the main thread", 'auto')
