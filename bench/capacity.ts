@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { estimateCapacity, type CapacityEstimate } from '../src/capacity/estimateCapacity.js';
 import { startKnownCapacityServer, type KnownCapacityStats } from '../src/capacity/knownCapacityServer.js';
-import { LoadGenerator } from '../src/capacity/loadGenerator.js';
+import { DEFAULT_TRANSPORT, LoadGenerator } from '../src/capacity/loadGenerator.js';
 import { parseRecordingOrThrow, type ReplayRequest } from '../src/capacity/recording.js';
 import { judgeStep, type Stoppers } from '../src/capacity/stoppers.js';
 import { mulberry32 } from '../src/sim/random.js';
@@ -467,7 +467,7 @@ async function clientMain(config: ClientConfig): Promise<ToolRun | { bestQps: nu
   }
 
   const requests = config.requests.map(fromWire);
-  const generator = await LoadGenerator.start({ target: config.url, requests, connections: config.connections, maxInFlight: config.maxInFlight ?? config.connections * 4, workers: 0 });
+  const generator = await LoadGenerator.start({ target: config.url, requests, connections: config.connections, maxInFlight: config.maxInFlight ?? config.connections * 4, workers: 0, transport: DEFAULT_TRANSPORT });
   try {
     if (config.tool === 'ours-probe') {
       // Short steps, doubling, until the generator falls behind: the best rate it reached.
@@ -967,7 +967,7 @@ function report(plan: Plan, quick: boolean, load: number[], throughput: Throughp
   lines.push('## Capacity: load generator and capacity search (`bench/capacity.ts`)');
   lines.push('');
   lines.push(`- Run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, \`npm run bench -- --only=capacity${quick ? ' --quick' : ''}\``);
-  lines.push(`- Machine: ${machineLine(m)}; autocannon ${autocannonVersion()}, wrk ${throughput?.wrk ?? 'not installed'}, undici ${undiciVersion()} (our generator's HTTP client)`);
+  lines.push(`- Machine: ${machineLine(m)}; autocannon ${autocannonVersion()}, wrk ${throughput?.wrk ?? 'not installed'}, undici ${undiciVersion()} (our generator's client for https only; http targets use its own \`${DEFAULT_TRANSPORT}\` transport)`);
   lines.push(
     `- Load average (1 min) before (a) and before (b): ${load.map((l) => l.toFixed(2)).join(', ')}. The machine is shared with other work; the CPU columns say how much of it ran during each row ("rest": cores busy outside the benchmark's processes).`,
   );
@@ -999,7 +999,7 @@ function report(plan: Plan, quick: boolean, load: number[], throughput: Throughp
     );
     lines.push('');
     lines.push(
-      `- **modelfleet** \`LoadGenerator\`, one thread (\`workers: 0\`), ${t.connections} connections, up to ${t.connections * 4} requests in flight (the rest wait for a connection inside the generator). ` +
+      `- **modelfleet** \`LoadGenerator\`, one thread (\`workers: 0\`), \`transport: '${DEFAULT_TRANSPORT}'\` (prebuilt request bytes on keep-alive \`node:net\` sockets, see rawHttpDispatcher.ts), ${t.connections} connections, up to ${t.connections * 4} requests in flight (the rest wait for a connection inside the generator). ` +
         `It is open loop only (no "as fast as possible" mode), so it is offered ${t.overOffer}x the best rate its own short probes reached (doubling from 10 k until it fell behind), and its row is the rate it achieved: 2xx answers inside the window. ` +
         'A request due while the in-flight cap is reached is dropped (counted as `overload`), not sent late.',
     );

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { Client, Pool, type Dispatcher } from 'undici';
 import { invalidInput } from '../core/errors.js';
 import { decodeHistogram, encodeHistogram, latencyHistogram, mergeHistograms, recordMs, summarize, type Histogram, type LatencySummary } from './histogram.js';
+import { RawHttpDispatcher, type Transport } from './rawHttpDispatcher.js';
 import type { ReplayRequest } from './recording.js';
 
 /**
@@ -56,7 +57,17 @@ export interface LoadGeneratorOptions {
   clientCostUs?: number;
   /** In-process runs only: send through this dispatcher instead of a pool of the generator's own. */
   dispatcher?: Dispatcher;
+  /**
+   * The HTTP client for http:// targets: `raw` (default) writes each recorded request's prebuilt bytes
+   * on keep-alive sockets and parses only where each answer ends (see rawHttpDispatcher.ts), so the
+   * generator costs less per request than the servers it measures; `undici` is the general client.
+   * https:// targets always use undici.
+   */
+  transport?: TransportKind;
 }
+
+export type TransportKind = 'raw' | 'undici';
+export const DEFAULT_TRANSPORT: TransportKind = 'raw';
 
 /** One constant-rate run: `rate` requests per second for warm-up plus duration; only the duration is measured. */
 export interface LoadStep {
@@ -123,6 +134,7 @@ interface SliceConfig {
   maxInFlight: number;
   connections: number | null;
   clientCostUs: number;
+  transport: TransportKind;
 }
 
 /** One step, as a thread runs its slice of it. */
@@ -349,7 +361,7 @@ function burn(us: number): void {
 
 /** Sends one thread's share of load: owns its connection pool across steps. */
 export class SliceSender {
-  private readonly pool: Dispatcher;
+  private readonly pool: Transport;
   private readonly ownsPool: boolean;
   private readonly prepared: Array<Dispatcher.DispatchOptions> | null;
 
@@ -359,14 +371,17 @@ export class SliceSender {
     dispatcher?: Dispatcher,
   ) {
     this.ownsPool = !dispatcher;
+    const connectTimeout = Math.min(10_000, config.timeoutMs);
     this.pool =
       dispatcher ??
-      new Pool(config.origin, {
-        connections: config.connections,
-        pipelining: 1,
-        keepAliveTimeout: 60_000,
-        connectTimeout: Math.min(10_000, config.timeoutMs),
-      });
+      (config.transport === 'raw' && config.origin.startsWith('http:')
+        ? new RawHttpDispatcher(config.origin, { connections: config.connections, connectTimeoutMs: connectTimeout })
+        : new Pool(config.origin, {
+            connections: config.connections,
+            pipelining: 1,
+            keepAliveTimeout: 60_000,
+            connectTimeout,
+          }));
     this.prepared = typeof requests === 'function' ? null : requests.map((r) => dispatchOptions(config, r));
   }
 
@@ -552,6 +567,7 @@ export class LoadGenerator {
       maxInFlight: Math.max(1, Math.ceil(inFlightLimit / Math.max(1, workers))),
       connections: options.connections === null ? null : Math.max(1, Math.ceil((options.connections ?? DEFAULT_CONNECTIONS) / Math.max(1, workers))),
       clientCostUs: options.clientCostUs ?? 0,
+      transport: options.transport ?? DEFAULT_TRANSPORT,
     };
     if (typeof options.requests !== 'function' && !options.requests.length) throw invalidInput('no requests to replay: the recording is empty');
     const connections = config.connections === null ? null : config.connections * Math.max(1, workers);

@@ -7,7 +7,7 @@ import { SliceSender, type FromWorker, type ToWorker, type WorkerSetup } from '.
 import type { ReplayRequest } from './recording.js';
 
 const setup = workerData as WorkerSetup;
-// Buffers arrive as plain Uint8Arrays after the structured clone; undici wants Buffers.
+// Buffers arrive as plain Uint8Arrays after the structured clone; both transports want Buffers.
 const requests: ReplayRequest[] = setup.requests.map((r) => ({ ...r, body: r.body ? Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength) : null }));
 const sender = new SliceSender(setup.config, requests);
 const port = parentPort!;
