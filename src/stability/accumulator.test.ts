@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { mulberry32 } from '../sim/random.js';
 import { Accumulator, P_EPSILON, type AccumulatorSnapshot } from './accumulator.js';
+import { stabilityFixturesDir } from './stabilityFixtures.js';
 import { metricsOf, type StabilityMetrics } from './metrics.js';
 
 // addColumns is the ingestion hot path; add() is the reference. Each test compares the two on the
@@ -147,7 +147,7 @@ test('addColumns keeps the compensated precision of add()', () => {
 });
 
 test('the fixture events through addColumns match expected.json', () => {
-  const fixtures = resolve(repoRoot(), '../shared/fixtures/stability');
+  const fixtures = stabilityFixturesDir();
   const events = readFileSync(join(fixtures, 'events.ndjson'), 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
@@ -191,13 +191,3 @@ test('addColumns rejects arrays of different lengths and ranges outside them', (
   assert.deepEqual(acc.snapshot(), new Accumulator().snapshot(), 'a rejected call adds nothing');
 });
 
-// The test runs from dist/src/stability/, so the fixtures are found from the repo root, not from this file.
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('no package.json above the test file');
-    dir = parent;
-  }
-}

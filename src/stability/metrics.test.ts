@@ -1,23 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Accumulator, P_EPSILON } from './accumulator.js';
+import { stabilityFixturesDir } from './stabilityFixtures.js';
 import { metricsOf, type StabilityMetrics } from './metrics.js';
 import { windowStart } from './windows.js';
 
-// The test runs from dist/src/stability/, so the fixtures are found from the repo root, not from this file.
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('no package.json above the test file');
-    dir = parent;
-  }
-}
-const FIXTURES = resolve(repoRoot(), '../shared/fixtures/stability');
+const FIXTURES = stabilityFixturesDir();
 
 interface Event {
   model: string;
