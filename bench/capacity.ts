@@ -24,8 +24,10 @@ import type { BenchOutcome } from './registry.js';
  *     local server, next to autocannon and wrk in the same run, on the same core, with the same
  *     connections, duration and request;
  * (b) accuracy and time: `estimateCapacity` against servers whose capacity is known (the
- *     known-capacity server) or measured independently (the model server, saturated by a closed
- *     loop), next to a naive fixed-step ramp run with the same generator, steps and stoppers.
+ *     known-capacity server) or measured independently (the model server: its stable rate from long
+ *     open-loop runs at fixed rates, see {@link modelStableRate}, with its closed-loop saturated
+ *     throughput alongside), next to a naive fixed-step ramp run with the same generator, steps and
+ *     stoppers.
  */
 
 export interface CapacityBenchOptions {
@@ -46,6 +48,24 @@ interface KnownTarget {
   slots: number;
   serviceTimeMs: number;
   p99Ms: number;
+}
+
+/**
+ * How the model server's stable-rate truth is measured (see {@link modelStableRate}): long
+ * constant-rate runs on a grid of shares of its closed-loop saturated throughput, bisected.
+ */
+export interface YardstickPlan {
+  /** Each run: this long at the rate before the measured window, then the window. */
+  warmupMs: number;
+  durationMs: number;
+  /** The grid: from `lowShare` to `highShare` of the saturated throughput, `gridShare` apart. */
+  lowShare: number;
+  highShare: number;
+  gridShare: number;
+  /** Runs a rate must hold, every one of them, to count as stable: one lucky run does not decide. */
+  holds: number;
+  /** Pause after a run that failed, so the queue it left drains before the next rate. */
+  cooldownMs: number;
 }
 
 interface Plan {
@@ -78,6 +98,9 @@ interface Plan {
     truthConnections: number;
     truthWarmupMs: number;
     truthDurationMs: number;
+    /** Capacity searches on the model server, in a row between the two stable-rate yardsticks: its capacity moves from minute to minute. */
+    searches: number;
+    yardstick: YardstickPlan;
   };
 }
 
@@ -97,7 +120,17 @@ const FULL: Plan = {
     { slots: 8, serviceTimeMs: 10, p99Ms: 50 },
     { slots: 3, serviceTimeMs: 16, p99Ms: 80 },
   ],
-  model: { candidates: 50, requests: 32, p99Ms: 50, truthConnections: 16, truthWarmupMs: 1000, truthDurationMs: 5000 },
+  model: {
+    candidates: 50,
+    requests: 32,
+    p99Ms: 50,
+    truthConnections: 16,
+    truthWarmupMs: 1000,
+    truthDurationMs: 5000,
+    searches: 3,
+    // 31 grid rates: 5 bisection steps, at most 2 runs of 12 s each, so under about 2.5 minutes.
+    yardstick: { warmupMs: 2000, durationMs: 10_000, lowShare: 0.4, highShare: 1, gridShare: 0.02, holds: 2, cooldownMs: 2000 },
+  },
 };
 
 const QUICK: Plan = {
@@ -112,7 +145,7 @@ const QUICK: Plan = {
   },
   search: { ...FULL.search, naiveBudgetMs: 45_000 },
   known: [FULL.known[0]!],
-  model: { ...FULL.model, truthWarmupMs: 1000, truthDurationMs: 4000 },
+  model: { ...FULL.model, truthWarmupMs: 1000, truthDurationMs: 4000, searches: 1, yardstick: { ...FULL.model.yardstick, warmupMs: 1000, durationMs: 6000 } },
 };
 
 const SELF = fileURLToPath(import.meta.url);
@@ -135,8 +168,8 @@ const SMALL_LINE = JSON.stringify({
   },
 });
 
-/** Predict requests for the model server: `requests` users with `candidates` candidates each, from a fixed seed. */
-function modelRecording(requests: number, candidates: number): string {
+/** Predict requests for the model server, as recording text: `requests` users with `candidates` candidates each, from a fixed seed. */
+export function modelRecording(requests: number, candidates: number): string {
   const next = mulberry32(20261126);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!;
   const lines: string[] = [];
@@ -842,7 +875,8 @@ async function runNaiveRamp(target: Target, requests: ReplayRequest[], stoppers:
   return { method: 'naive', answerQps: good, verdict, converged: verdict === 'breached' && good !== null, seconds: (performance.now() - started) / 1000, steps, calibrationMs, cpu: cpu() };
 }
 
-interface TruthRun {
+/** One closed-loop saturation run of the model server. */
+interface SaturationRun {
   rps: number;
   p99: number;
   errors: number;
@@ -850,8 +884,39 @@ interface TruthRun {
   restCores: number;
 }
 
-/** A search run, with the truth it is judged against (for the model server: the saturation runs just before and after it). */
-type JudgedRun = SearchRun & { truthQps: number; truthRuns: TruthRun[] };
+/** One long fixed-rate run of the stable-rate yardstick. */
+export interface YardstickRun {
+  offeredQps: number;
+  /** The offered rate over the saturated throughput the grid was built on. */
+  share: number;
+  achievedQps: number;
+  p99: number;
+  errorRate: number;
+  pass: boolean;
+  /** Why it did not hold: the first stopper breached, `generator` or `down`. */
+  why: string | null;
+}
+
+/** What {@link modelStableRate} found. */
+export interface StableRate {
+  /** The closed-loop saturated throughput the grid was built on. */
+  saturationQps: number;
+  /** The highest grid rate that held in every run; null: even the lowest failed. */
+  stableQps: number | null;
+  /** The lowest grid rate that failed; null: the top of the grid held, so the stable rate may be higher. */
+  failedQps: number | null;
+  /** Every run, in order. */
+  runs: YardstickRun[];
+  seconds: number;
+}
+
+/** A search run, with the truth it is judged against, and for the model server its saturated throughput as context. */
+type JudgedRun = SearchRun & {
+  /** Known-capacity server: slots / service time. Model server: the mean of the stable rates found before and after the searches; null if neither found one. */
+  truthQps: number | null;
+  /** Model server only: the mean of the saturation runs just before and after this search, and those runs. */
+  saturation: { qps: number; runs: SaturationRun[] } | null;
+};
 
 interface SearchResults {
   targets: Array<{
@@ -859,14 +924,15 @@ interface SearchResults {
     p99Ms: number;
     runs: JudgedRun[];
     stats?: KnownCapacityStats;
+    /** Model server only: the two stable-rate yardsticks (before the first search, after the last run) and every saturation run, in order. */
+    model?: { yardsticks: StableRate[]; saturationRuns: SaturationRun[] };
   }>;
   modelRequests: number;
   modelCandidates: number;
-  /** Every saturation run of the model server, in order. */
-  truthRuns: TruthRun[];
 }
 
 const stoppersOf = (p99Ms: number): Stoppers => ({ p99Ms, maxErrorRate: MAX_ERROR_RATE });
+const mean = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
 
 async function search(method: SearchRun['method'], target: Target, requests: ReplayRequest[], stoppers: Stoppers, plan: Plan): Promise<SearchRun> {
   log(`(b) ${target.name}: ${method === 'estimate' ? 'capacity search' : `naive ramp, +${plan.search.naiveStepQps} QPS per step`} (p99 <= ${stoppers.p99Ms} ms, errors <= ${stoppers.maxErrorRate})`);
@@ -877,8 +943,11 @@ async function search(method: SearchRun['method'], target: Target, requests: Rep
   return run;
 }
 
-/** The model server's throughput under closed-loop autocannon connections: its capacity, measured apart from our generator. */
-async function modelTruth(target: Target, requests: ReplayRequest[], plan: Plan): Promise<TruthRun> {
+/**
+ * The model server's throughput under closed-loop autocannon connections: how many requests it can
+ * answer, an upper bound on its stable rate (a closed loop never lets its queue grow past the connections).
+ */
+async function modelSaturation(target: Target, requests: ReplayRequest[], plan: Plan): Promise<SaturationRun> {
   const run = await runClient<ToolRun>(
     {
       tool: 'autocannon',
@@ -898,35 +967,111 @@ async function modelTruth(target: Target, requests: ReplayRequest[], plan: Plan)
   return { rps: run.rps, p99: run.p99, errors: run.errors, serverCores: run.serverCores, restCores: run.restCores };
 }
 
+/**
+ * The model server's stable rate, measured apart from the search but by its definition: the highest
+ * constant arrival rate whose p99 (from the scheduled send) and error rate hold `stoppers`, in long
+ * runs. The same generator as the search (one thread, the `raw` transport, the search's default
+ * timeout) offers rates on a grid from `lowShare` to `highShare` of `saturationQps`, `gridShare`
+ * apart, bisected: the middle first, then up where a rate held and down where it failed. A rate holds
+ * when all of its `holds` runs pass; a run the generator itself limited says nothing about the server
+ * and is run again once. Takes at most ceil(log2(grid rates + 1)) x holds runs, plus those reruns (five rates
+ * of two runs on the default grid).
+ */
+export async function modelStableRate(url: string, requests: readonly ReplayRequest[], stoppers: Stoppers, saturationQps: number, plan: YardstickPlan): Promise<StableRate> {
+  const started = performance.now();
+  const points = Math.round((plan.highShare - plan.lowShare) / plan.gridShare) + 1;
+  const shareAt = (i: number) => plan.lowShare + i * plan.gridShare;
+  const rateAt = (i: number) => Math.round(saturationQps * shareAt(i));
+  const runs: YardstickRun[] = [];
+  const generator = await LoadGenerator.start({ target: url, requests, timeoutMs: Math.max(2000, stoppers.p99Ms * 10), workers: 0, transport: DEFAULT_TRANSPORT });
+  const runOnce = async (i: number): Promise<YardstickRun> => {
+    const m = await generator.run({ rate: rateAt(i), warmupMs: plan.warmupMs, durationMs: plan.durationMs });
+    const judged = judgeStep(m, stoppers);
+    const pass = judged.pass && !judged.generatorLimit && !judged.targetDown;
+    const run: YardstickRun = {
+      offeredQps: rateAt(i),
+      share: shareAt(i),
+      achievedQps: m.achievedQps,
+      p99: m.latency.p99,
+      errorRate: m.errorRate,
+      pass,
+      why: pass ? null : judged.generatorLimit ? 'generator' : judged.targetDown ? 'down' : judged.stopper,
+    };
+    runs.push(run);
+    log(`    yardstick ${run.offeredQps} QPS (${Math.round(run.share * 100)}% of ${Math.round(saturationQps)}): ${pass ? 'held' : `breached ${run.why}`} (achieved ${Math.round(m.achievedQps)}, p99 ${m.latency.p99.toFixed(1)} ms, errors ${(m.errorRate * 100).toFixed(2)}%)`);
+    return run;
+  };
+  const holds = async (i: number): Promise<boolean> => {
+    for (let n = 0; n < plan.holds; n++) {
+      let run = await runOnce(i);
+      if (run.why === 'generator') run = await runOnce(i);
+      if (!run.pass) {
+        await sleep(plan.cooldownMs);
+        return false;
+      }
+    }
+    return true;
+  };
+  // Grid indices: `held` holds (-1: none yet), `failed` fails (`points`: none yet, as if just above the grid).
+  let held = -1;
+  let failed = points;
+  try {
+    while (failed - held > 1) {
+      const i = Math.floor((held + failed) / 2);
+      if (await holds(i)) held = i;
+      else failed = i;
+    }
+  } finally {
+    await generator.close();
+  }
+  await sleep(1000);
+  return { saturationQps, stableQps: held >= 0 ? rateAt(held) : null, failedQps: failed < points ? rateAt(failed) : null, runs, seconds: (performance.now() - started) / 1000 };
+}
+
+async function yardstick(target: Target, requests: ReplayRequest[], stoppers: Stoppers, saturationQps: number, plan: Plan): Promise<StableRate> {
+  const y = plan.model.yardstick;
+  log(`(b) ${target.name}: stable-rate yardstick, ${y.holds} x ${y.durationMs / 1000} s runs per rate, ${y.lowShare * 100}-${y.highShare * 100}% of ${Math.round(saturationQps)} req/s in steps of ${y.gridShare * 100}%`);
+  const found = await modelStableRate(target.url, requests, stoppers, saturationQps, y);
+  log(`(b) ${target.name}: stable rate ${found.stableQps ?? 'none'} QPS (lowest failed: ${found.failedQps ?? 'none'}) in ${found.seconds.toFixed(1)} s, ${found.runs.length} runs`);
+  return found;
+}
+
 async function benchSearch(plan: Plan): Promise<SearchResults> {
-  const results: SearchResults = { targets: [], modelRequests: plan.model.requests, modelCandidates: plan.model.candidates, truthRuns: [] };
+  const results: SearchResults = { targets: [], modelRequests: plan.model.requests, modelCandidates: plan.model.candidates };
   const small = parseRecordingOrThrow(SMALL_LINE, 'small.ndjson');
   for (const config of plan.known) {
     const server = await startKnownServer(config);
     try {
       const runs: JudgedRun[] = [];
-      for (const method of ['estimate', 'naive'] as const) runs.push({ ...(await search(method, server, small, stoppersOf(config.p99Ms), plan)), truthQps: server.capacityQps, truthRuns: [] });
+      for (const method of ['estimate', 'naive'] as const) runs.push({ ...(await search(method, server, small, stoppersOf(config.p99Ms), plan)), truthQps: server.capacityQps, saturation: null });
       results.targets.push({ name: server.name, p99Ms: config.p99Ms, runs, stats: await server.stats!() });
     } finally {
       await server.stop();
     }
   }
 
-  // The shared machine's load changes from minute to minute, and the model server's capacity with it:
-  // each search is judged against the saturation runs just before and just after it.
+  // The shared machine's speed drifts from minute to minute, and the model server's capacity with it:
+  // the stable-rate yardstick runs before the first search and after the last run, and every search is
+  // judged against the mean of the two; each search is also shown against the saturation runs just
+  // before and after it.
   const requests = parseRecordingOrThrow(modelRecording(plan.model.requests, plan.model.candidates), 'model.ndjson');
+  const stoppers = stoppersOf(plan.model.p99Ms);
   const server = await startModelServerProcess();
   try {
-    const truths = [await modelTruth(server, requests, plan)];
-    const runs: JudgedRun[] = [];
-    for (const method of ['estimate', 'naive'] as const) {
-      const run = await search(method, server, requests, stoppersOf(plan.model.p99Ms), plan);
-      truths.push(await modelTruth(server, requests, plan));
-      const around = truths.slice(-2);
-      runs.push({ ...run, truthQps: around.reduce((a, t) => a + t.rps, 0) / around.length, truthRuns: around });
+    const saturations = [await modelSaturation(server, requests, plan)];
+    const yardsticks = [await yardstick(server, requests, stoppers, saturations[0]!.rps, plan)];
+    const searched: Array<SearchRun & { saturationRuns: SaturationRun[] }> = [];
+    const methods = [...Array.from({ length: plan.model.searches }, () => 'estimate' as const), 'naive' as const];
+    for (const method of methods) {
+      const run = await search(method, server, requests, stoppers, plan);
+      saturations.push(await modelSaturation(server, requests, plan));
+      searched.push({ ...run, saturationRuns: saturations.slice(-2) });
     }
-    results.targets.push({ name: server.name, p99Ms: plan.model.p99Ms, runs });
-    results.truthRuns = truths;
+    yardsticks.push(await yardstick(server, requests, stoppers, saturations.at(-1)!.rps, plan));
+    const stable = yardsticks.flatMap((y) => (y.stableQps === null ? [] : [y.stableQps]));
+    const truthQps = stable.length ? mean(stable) : null;
+    const runs: JudgedRun[] = searched.map(({ saturationRuns, ...run }) => ({ ...run, truthQps, saturation: { qps: mean(saturationRuns.map((t) => t.rps)), runs: saturationRuns } }));
+    results.targets.push({ name: server.name, p99Ms: plan.model.p99Ms, runs, model: { yardsticks, saturationRuns: saturations } });
   } finally {
     await server.stop();
   }
@@ -955,6 +1100,28 @@ function undiciVersion(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** The relative error of an answer against a truth; null when either is missing. */
+const errorAgainst = (answer: number | null, truth: number | null) => (answer === null || truth === null ? null : (answer - truth) / truth);
+const signedOrDash = (x: number | null) => (x === null ? '-' : signedPercent(x));
+
+/** Yardstick runs grouped by rate, in order: "254 (70%) p99 12.3, 14.1 ✓". */
+function yardstickRates(runs: readonly YardstickRun[]): string {
+  const groups: YardstickRun[][] = [];
+  for (const run of runs) {
+    const last = groups.at(-1);
+    if (last && last[0]!.offeredQps === run.offeredQps) last.push(run);
+    else groups.push([run]);
+  }
+  return groups
+    .map((group) => {
+      const p99s = group.map((r) => `${r.p99.toFixed(1)}${r.errorRate > 0 ? ` (${(r.errorRate * 100).toFixed(2)}% errors)` : ''}${r.why === 'generator' ? ' (generator-limited)' : ''}`).join(', ');
+      // A rate's runs stop at its first failure (a generator-limited run is repeated once), so the last run decides.
+      const last = group.at(-1)!;
+      return `${k(group[0]!.offeredQps)} (${Math.round(group[0]!.share * 100)}%) p99 ${p99s} ${last.pass ? '✓' : `✗ ${last.why}`}`;
+    })
+    .join('; ');
 }
 
 /** A run whose server CPUs were this busy (with anything) had no CPU to spare: the rate there is the server's limit. */
@@ -1060,39 +1227,91 @@ function report(plan: Plan, quick: boolean, load: number[], throughput: Throughp
     );
     lines.push('');
     lines.push('- Known-capacity server (`startKnownCapacityServer`): `slots` requests served at once for `serviceTimeMs` each, the rest queued; its capacity is slots / service time exactly. Traffic: the request of part (a).');
+    const y = plan.model.yardstick;
+    const gridRates = Math.round((y.highShare - y.lowShare) / y.gridShare) + 1;
     lines.push(
       `- Model server: \`modelfleet model-server --model ${MODEL_ID} --size medium --workers 1\`; traffic: a recording of ${searches.modelRequests} predict requests of ${searches.modelCandidates} candidates each (features from a fixed seed), replayed cyclically. ` +
-        `Its capacity is not known beforehand: it is measured by saturating it with autocannon (${plan.model.truthConnections} connections, closed loop: each sends its next request when the answer arrives, so the server never idles; ` +
-        `${plan.model.truthWarmupMs / 1000} s warm-up, ${plan.model.truthDurationMs / 1000} s measured) before the first search, between the two and after the second; each search is judged against the mean of the runs just before and after it, as the shared machine's load moves the server's capacity.`,
+        `The capacity search runs ${plan.model.searches === 1 ? 'once' : `${plan.model.searches} times in a row`} on it, then the naive ramp once; the target counts as met when most searches meet it. ` +
+        'Its capacity is not known beforehand, so it is measured apart from the searches, two ways:',
+    );
+    lines.push(
+      `  - **Stable-rate truth (long open-loop runs)**, the one the target is judged against: the highest constant arrival rate whose p99 (from the scheduled send) and error rate stayed within the searches' stoppers in runs of ${y.durationMs / 1000} s measured after ${y.warmupMs / 1000} s of warm-up. ` +
+        `It is the quantity the search is defined to find, measured with longer runs and every rate ${y.holds === 2 ? 'twice' : `${y.holds} times`}. ` +
+        `The same generator as the search's (one thread, \`${DEFAULT_TRANSPORT}\` transport) offers rates on a grid from ${y.lowShare * 100}% to ${y.highShare * 100}% of the saturated throughput measured just before, ${y.gridShare * 100}% of it apart, ` +
+        `bisected (the middle first, then up where a rate held and down where it failed: at most ${Math.ceil(Math.log2(gridRates + 1))} rates); a rate holds only if ${y.holds === 2 ? 'both' : `all ${y.holds}`} of its runs pass, so one lucky run does not decide (a run the generator itself limited is repeated once), and a failed run is followed by a ${y.cooldownMs / 1000} s pause. ` +
+        'It runs before the first search and again after the last run (the naive ramp); the machine\'s speed drifts over the minutes between them, so every search is judged against the mean of the two (or the one that found a stable rate).',
+    );
+    lines.push(
+      `  - **Saturated throughput (closed loop)**, as context: autocannon with ${plan.model.truthConnections} connections, each sending its next request when the answer arrives, so the server never idles (${plan.model.truthWarmupMs / 1000} s warm-up, ${plan.model.truthDurationMs / 1000} s measured), ` +
+        'before the first search and after every search; each search is shown against the mean of the runs just before and after it. ' +
+        'It says how many requests the server can answer, not at what rate it answers within the stopper: a closed loop never lets the queue grow past its connections, whereas requests arriving at a constant rate queue up behind every pause of the server ' +
+        "(garbage collection, other work on the shared cores), so p99 passes the stopper below saturation. It is an upper bound on the stable rate: a search answering well under it can still be exact, which is why the target does not use it.",
     );
     lines.push('');
-    const rows: string[][] = [];
-    for (const target of searches.targets) {
-      for (const run of target.runs) {
-        const error = run.answerQps === null ? null : (run.answerQps - run.truthQps) / run.truthQps;
-        rows.push([
-          target.name,
-          `${target.p99Ms} ms`,
-          `${k(run.truthQps)}${run.truthRuns.length ? ` (${run.truthRuns.map((t) => k(t.rps)).join(', ')})` : ''}`,
-          run.method === 'estimate' ? '`estimateCapacity`' : `naive ramp, +${plan.search.naiveStepQps} QPS`,
+    const known = searches.targets.filter((t) => !t.model);
+    if (known.length) {
+      const rows = known.flatMap((target) =>
+        target.runs.map((run) => {
+          const error = errorAgainst(run.answerQps, run.truthQps);
+          return [
+            target.name,
+            `${target.p99Ms} ms`,
+            run.truthQps === null ? '-' : k(run.truthQps),
+            run.method === 'estimate' ? '`estimateCapacity`' : `naive ramp, +${plan.search.naiveStepQps} QPS`,
+            run.answerQps === null ? '-' : `**${k(run.answerQps)}**`,
+            error === null ? '-' : `**${signedPercent(error)}**`,
+            `**${run.seconds.toFixed(1)}**`,
+            `${run.steps.length}`,
+            run.verdict,
+            `${run.cpu.bench.toFixed(2)} / ${run.cpu.server.toFixed(2)} / ${run.cpu.rest.toFixed(2)}`,
+            run.calibrationMs.toFixed(0),
+          ];
+        }),
+      );
+      lines.push(table(['target', 'p99 stopper', 'true capacity QPS', 'method', 'answer QPS', 'error', 'wall time s', 'steps', 'verdict', 'CPU cores: bench / server / rest', 'calibration ms'], rows));
+      lines.push('');
+    }
+    const modelTarget = searches.targets.find((t) => t.model);
+    if (modelTarget?.model) {
+      const { yardsticks } = modelTarget.model;
+      const stableCell = (truth: number | null) => (truth === null ? 'none found' : `${k(truth)} (${yardsticks.map((s) => (s.stableQps === null ? 'none' : k(s.stableQps))).join(', ')})`);
+      let nth = 0;
+      const searchCount = modelTarget.runs.filter((r) => r.method === 'estimate').length;
+      const rows = modelTarget.runs.map((run) => {
+        const error = errorAgainst(run.answerQps, run.truthQps);
+        return [
+          run.method === 'estimate' ? `\`estimateCapacity\`${searchCount > 1 ? ` #${++nth}` : ''}` : `naive ramp, +${plan.search.naiveStepQps} QPS`,
           run.answerQps === null ? '-' : `**${k(run.answerQps)}**`,
+          stableCell(run.truthQps),
           error === null ? '-' : `**${signedPercent(error)}**`,
+          run.saturation ? `${k(run.saturation.qps)} (${run.saturation.runs.map((t) => k(t.rps)).join(', ')})` : '-',
+          signedOrDash(errorAgainst(run.answerQps, run.saturation?.qps ?? null)),
           `**${run.seconds.toFixed(1)}**`,
           `${run.steps.length}`,
           run.verdict,
           `${run.cpu.bench.toFixed(2)} / ${run.cpu.server.toFixed(2)} / ${run.cpu.rest.toFixed(2)}`,
           run.calibrationMs.toFixed(0),
-        ]);
-      }
+        ];
+      });
+      lines.push(`${modelTarget.name}, p99 stopper ${modelTarget.p99Ms} ms:`);
+      lines.push('');
+      lines.push(
+        table(
+          ['method', 'answer QPS', 'stable-rate truth (long open-loop runs) QPS: mean (before, after)', 'error', 'saturated throughput (closed loop) QPS: mean (before, after)', 'error vs saturation', 'wall time s', 'steps', 'verdict', 'CPU cores: bench / server / rest', 'calibration ms'],
+          rows,
+        ),
+      );
+      lines.push('');
     }
-    lines.push(table(['target', 'p99 stopper', 'true capacity QPS', 'method', 'answer QPS', 'error', 'wall time s', 'steps', 'verdict', 'CPU cores: bench / server / rest', 'calibration ms'], rows));
-    lines.push('');
     lines.push('Steps (offered QPS; ✓ held, ✗ breached, with the stopper; c: a confirmation run):');
     lines.push('');
     for (const target of searches.targets) {
+      const searchCount = target.runs.filter((r) => r.method === 'estimate').length;
+      let nth = 0;
       for (const run of target.runs) {
+        const which = run.method === 'estimate' ? `\`estimateCapacity\`${searchCount > 1 ? ` #${++nth}` : ''}` : 'naive ramp';
         const steps = run.steps.map((s) => `${k(s.offeredQps)}${s.phase === 'confirm' ? 'c' : ''} ${s.pass ? '✓' : `✗ ${s.why ?? ''}`}`.trim()).join(', ');
-        lines.push(`- ${target.name}, ${run.method === 'estimate' ? '`estimateCapacity`' : 'naive ramp'}: ${steps}`);
+        lines.push(`- ${target.name}, ${which}: ${steps}`);
       }
       if (target.stats) {
         const st = target.stats;
@@ -1100,10 +1319,25 @@ function report(plan: Plan, quick: boolean, load: number[], throughput: Throughp
       }
     }
     lines.push('');
-    if (searches.truthRuns.length) {
+    if (modelTarget?.model) {
+      const { yardsticks, saturationRuns } = modelTarget.model;
       lines.push(
-        `Model server saturation runs, in order: ${searches.truthRuns.map((t) => `${k(t.rps)} req/s (p99 ${t.p99} ms, ${t.errors} errors, server ${t.serverCores.toFixed(2)} cores, rest ${t.restCores.toFixed(2)})`).join('; ')}. ` +
-          'At saturation the latency is queueing behind the other connections. The searches answer the highest rate whose p99 stays under the stopper while requests arrive at a constant rate, which sits a little under the saturated throughput by nature: the truth here is an upper bound.',
+        `Model server stable-rate yardstick runs, in order (offered req/s and its share of the saturated throughput the grid was built on; the p99 of each run at that rate, in ms; ✓ held every run, ✗ breached, with the stopper):`,
+      );
+      lines.push('');
+      yardsticks.forEach((found, i) => {
+        const when = i === 0 ? 'before the first search' : 'after the last run';
+        const outcome =
+          found.stableQps === null
+            ? `no rate held, not even ${Math.round(y.lowShare * 100)}% of saturation`
+            : `**${k(found.stableQps)} req/s** held (${Math.round((found.stableQps / found.saturationQps) * 100)}% of saturation)${found.failedQps === null ? ', the top of the grid: the stable rate may be higher' : `, ${k(found.failedQps)} did not`}`;
+        lines.push(`- ${when}, on ${k(found.saturationQps)} req/s saturated: ${yardstickRates(found.runs)}; ${outcome}; ${found.runs.length} runs, ${found.seconds.toFixed(0)} s`);
+      });
+      lines.push('');
+      lines.push(
+        `Model server saturation runs (closed loop), in order: ${saturationRuns.map((t) => `${k(t.rps)} req/s (p99 ${t.p99} ms, ${t.errors} errors, server ${t.serverCores.toFixed(2)} cores, rest ${t.restCores.toFixed(2)})`).join('; ')}. ` +
+          `At saturation the latency is queueing behind the other connections (about ${plan.model.truthConnections} / throughput), so these runs measure how many requests the server answers, not the rate at which it answers within the stopper. ` +
+          'The stable rate sits under them by nature, by how much depending on how often and how long the server pauses; they scale the yardstick\'s grid and are shown as context, and the target is judged against the stable-rate truth, which measures what the search is defined to answer.',
       );
       lines.push('');
     }
@@ -1139,12 +1373,22 @@ function report(plan: Plan, quick: boolean, load: number[], throughput: Throughp
   }
   if (searches) {
     for (const target of searches.targets) {
-      const run = target.runs.find((r) => r.method === 'estimate')!;
-      const label = `${target.name}: within ${TARGET_ERROR * 100}% in at most ${TARGET_SECONDS} s`;
-      const error = run.answerQps === null ? null : (run.answerQps - run.truthQps) / run.truthQps;
-      const met = run.converged && error !== null && Math.abs(error) <= TARGET_ERROR && run.seconds <= TARGET_SECONDS;
-      targets.push([label, `${error === null ? run.verdict : signedPercent(error)} in ${run.seconds.toFixed(1)} s`, met ? 'met' : '**missed**']);
-      if (!met) problems.push(`${label}: ${run.answerQps} QPS against ${Math.round(run.truthQps)} (${error === null ? run.verdict : signedPercent(error)}) in ${run.seconds.toFixed(1)} s`);
+      // Every search counts; with several (the model server), the target holds when most of them meet it.
+      const label = `${target.name}: within ${TARGET_ERROR * 100}%${target.model ? ' of the stable-rate truth' : ''} in at most ${TARGET_SECONDS} s`;
+      const judged = target.runs
+        .filter((r) => r.method === 'estimate')
+        .map((run) => {
+          const error = errorAgainst(run.answerQps, run.truthQps);
+          const met = run.converged && error !== null && Math.abs(error) <= TARGET_ERROR && run.seconds <= TARGET_SECONDS;
+          const why = run.answerQps === null ? run.verdict : 'no stable-rate truth';
+          const context = run.saturation ? ` (vs saturation ${signedOrDash(errorAgainst(run.answerQps, run.saturation.qps))})` : '';
+          return { run, met, text: `${error === null ? why : signedPercent(error)} in ${run.seconds.toFixed(1)} s${context}` };
+        });
+      const metCount = judged.filter((j) => j.met).length;
+      const met = metCount * 2 > judged.length;
+      const measured = judged.length === 1 ? judged[0]!.text : `${metCount} of ${judged.length} searches: ${judged.map((j) => j.text).join('; ')}`;
+      targets.push([label, measured, met ? 'met' : '**missed**']);
+      if (!met) problems.push(`${label}: ${measured}`);
     }
   }
   lines.push(table(['target', 'measured', 'status'], targets));
