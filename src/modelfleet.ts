@@ -27,6 +27,7 @@ import { CapacityService } from './capacity/capacityService.js';
 import { kyselyRecordingStore } from './store/recordingRepository.js';
 import { CapacityEstimateJobs } from './capacity/estimateJobs.js';
 import { kyselyEstimateJobStore } from './store/estimateJobRepository.js';
+import { QuotaService } from './launch/quotaService.js';
 
 export interface ModelfleetOptions {
   db?: string;
@@ -59,6 +60,8 @@ export interface Modelfleet {
   recordings: RecordingService;
   capacity: CapacityService;
   estimates: CapacityEstimateJobs;
+  /** Teams' virtual pools (quota, used, reserved, free). */
+  quotas: QuotaService;
   /** Set when this start issued a new admin token: print it once. */
   issuedAdminToken: { token: string; file: string } | null;
   close(): Promise<void>;
@@ -90,6 +93,7 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
   const capacity = new CapacityService(registry);
   const estimates = new CapacityEstimateJobs(kyselyEstimateJobStore(database.db), recordings, registry, clock, logger);
   await estimates.recover();
+  const quotas = new QuotaService(registry);
   const days = (n: number) => n * 24 * HOUR_MS;
   const monitor = new StabilityMonitor(stabilityStore, alerts, snapshots, stability, clock, logger, {
     // Until `listen` knows the server's address (it calls useBaseUrl), links point at the default one.
@@ -126,6 +130,7 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
     recordings,
     capacity,
     estimates,
+    quotas,
     issuedAdminToken: boot.token ? { token: boot.token, file: boot.file! } : null,
     close: async () => {
       await monitor.stop();
@@ -144,7 +149,7 @@ export interface RunningServer {
 
 /** Serves the API of a wired modelfleet on host:port (port 0 picks a free one). */
 export async function listen(fleet: Modelfleet, options: { host?: string; port?: number } = {}): Promise<RunningServer> {
-  const app = createApi({ registry: fleet.registry, tokens: fleet.tokens, logger: fleet.logger, ingestion: fleet.ingestion, ingestMetrics: fleet.ingestMetrics, metrics: fleet.metrics, stability: fleet.stability, alerts: fleet.alerts, recordings: fleet.recordings, capacity: fleet.capacity, estimates: fleet.estimates });
+  const app = createApi({ registry: fleet.registry, tokens: fleet.tokens, logger: fleet.logger, ingestion: fleet.ingestion, ingestMetrics: fleet.ingestMetrics, metrics: fleet.metrics, stability: fleet.stability, alerts: fleet.alerts, recordings: fleet.recordings, capacity: fleet.capacity, estimates: fleet.estimates, quotas: fleet.quotas });
   const host = options.host ?? '127.0.0.1';
   const server: ServerType = await new Promise((resolveServer, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host }, () => resolveServer(s));

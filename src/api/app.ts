@@ -22,6 +22,8 @@ import type { CapacityService } from '../capacity/capacityService.js';
 import type { CapacityEstimateJobs } from '../capacity/estimateJobs.js';
 import type { StabilityService } from '../stability/stabilityService.js';
 import type { AlertStore } from '../alerting/alertStore.js';
+import type { QuotaService } from '../launch/quotaService.js';
+import { registerQuotaRoutes } from './routes/quotas.js';
 
 export interface ApiServices {
   registry: RegistryService;
@@ -35,6 +37,7 @@ export interface ApiServices {
   recordings: RecordingService;
   capacity: CapacityService;
   estimates: CapacityEstimateJobs;
+  quotas: QuotaService;
 }
 
 /** The HTTP API: web-standard Request/Response, so tests can call `app.fetch` or a real server alike. */
@@ -75,5 +78,6 @@ export function createApi(services: ApiServices): Hono<AppEnv> {
   registerEventRoutes(routes, services.ingestion, services.ingestMetrics);
   registerStabilityRoutes(routes, services.stability, services.alerts, services.registry);
   registerCapacityRoutes(routes, services.recordings, services.capacity, services.estimates);
+  registerQuotaRoutes(routes, services.quotas);
   return app;
 }

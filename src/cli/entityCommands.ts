@@ -30,7 +30,7 @@ const typeFilters: EntityCommandConfig['filters'] = [
 ];
 
 const configs: EntityCommandConfig[] = [
-  { command: 'teams', collection: 'teams', noun: 'team', columns: ['name', 'oncallRotation', 'members', 'version'], filters: commonFilters },
+  { command: 'teams', collection: 'teams', noun: 'team', columns: ['name', 'oncallRotation', 'members', 'quota', 'launchPolicy', 'version'], filters: commonFilters },
   {
     command: 'types',
     collection: 'model-types',
@@ -119,20 +119,25 @@ export function registerEntityCommands(program: Command): void {
       if (pending) process.stderr.write(`${pending.requestedCriticality} is waiting for a platform admin's approval (approval ${pending.id}); until then the type stays ${String(body['criticality'])}\n`);
     });
 
-    withServerOptions(
-      group
-        .command('update')
-        .argument('<key>')
-        .requiredOption('-f, --file <file>', 'fields to change (JSON Merge Patch: null removes a field), YAML or JSON, or - for stdin')
-        .option('--if-match <version>', 'the version you last read; default: the current one')
-        .option('--reason <text>', 'why; recorded in the history')
-        .option('--json', 'print JSON')
-        .description(`change fields of a ${config.noun}`),
-    ).action(async (key: string, options: Record<string, unknown>) => {
+    const update = group
+      .command('update')
+      .argument('<key>')
+      .option('-f, --file <file>', 'fields to change (JSON Merge Patch: null removes a field), YAML or JSON, or - for stdin')
+      .option('--if-match <version>', 'the version you last read; default: the current one')
+      .option('--reason <text>', 'why; recorded in the history')
+      .option('--json', 'print JSON')
+      .description(`change fields of a ${config.noun}`);
+    if (config.command === 'teams') {
+      update
+        .option('--quota <units>', "the team's quota in capacity units (replicas x unit cost), or 'none' for no quota; platform admins only")
+        .option('--launch-policy <policy>', 'auto_within_quota | no_capacity_regression | manual; platform admins only');
+    }
+    withServerOptions(update).action(async (key: string, options: Record<string, unknown>) => {
+      const patch = updatePatch(options, config.command === 'teams');
       const client = new ApiClient(clientOptions(options));
       const version = (options['ifMatch'] as string | undefined) ?? (await client.request<{ version: number }>('GET', path(key))).body.version;
       const { body } = await client.request<Record<string, unknown>>('PATCH', path(key), {
-        body: readDocument(options['file'] as string),
+        body: patch,
         contentType: 'application/merge-patch+json',
         headers: { 'if-match': `"${version}"`, ...withReason(options['reason']) },
       });
@@ -167,6 +172,27 @@ export function registerEntityCommands(program: Command): void {
       },
     );
   }
+}
+
+/** The merge patch of `update`: the file's fields, then the team flags on top; the file alone is sent as written. */
+function updatePatch(options: Record<string, unknown>, teamFlags: boolean): unknown {
+  const flags: Record<string, unknown> = {};
+  if (options['quota'] !== undefined) {
+    const raw = String(options['quota']);
+    const quota = raw === 'none' ? null : Number(raw);
+    if (quota !== null && (raw.trim() === '' || !Number.isFinite(quota))) throw new Error(`--quota '${raw}' is not a number: give capacity units, e.g. --quota 120, or --quota none`);
+    flags['quota'] = quota;
+  }
+  if (options['launchPolicy'] !== undefined) flags['launchPolicy'] = options['launchPolicy'];
+  const file = options['file'] as string | undefined;
+  if (file === undefined) {
+    if (!Object.keys(flags).length) throw new Error(`nothing to change: give the fields to change with -f FILE${teamFlags ? ', --quota or --launch-policy' : ''}`);
+    return flags;
+  }
+  const document = readDocument(file);
+  if (!Object.keys(flags).length) return document;
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) throw new Error(`${file}: a merge patch is a mapping of the fields to change`);
+  return { ...document, ...flags };
 }
 
 const camel = (flag: string) => flag.replace(/^--/, '').split(' ')[0]!.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());

@@ -10,6 +10,7 @@ import { registerServeCommands } from './serveCommands.js';
 import { registerIngestCommand } from './ingestCommand.js';
 import { registerStabilityCommands } from './stabilityCommands.js';
 import { registerRecordingCommands } from './recordingCommands.js';
+import { registerQuotaCommands } from './quotaCommands.js';
 import { DomainError } from '../core/errors.js';
 
 export function buildProgram(): Command {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerStabilityCommands(program);
   registerRecordingCommands(program);
   registerCapacityCommands(program);
+  registerQuotaCommands(program);
   return program;
 }
 

@@ -30,5 +30,13 @@ export type EntityKind = (typeof EntityKind)[number];
 export const ChangeAction = ['create', 'update', 'delete', 'approve', 'reject', 'revert'] as const;
 export type ChangeAction = (typeof ChangeAction)[number];
 
+/**
+ * How a team's launches are approved, within its quota: `auto_within_quota` goes ahead whenever the
+ * launch fits the team's pool; `no_capacity_regression` goes ahead only when the candidate costs no
+ * more than the model it replaces; `manual` always waits for a person.
+ */
+export const LaunchPolicy = ['auto_within_quota', 'no_capacity_regression', 'manual'] as const;
+export type LaunchPolicy = (typeof LaunchPolicy)[number];
+
 export const Role = ['admin', 'member', 'viewer', 'ingest'] as const;
 export type Role = (typeof Role)[number];

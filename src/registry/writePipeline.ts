@@ -247,8 +247,11 @@ export async function executeWrites(tx: RegistryTx, actor: Actor, ops: readonly 
     try {
       authorize(actor, kind, key, before, after, current, original);
     } catch (error) {
-      if (error instanceof DomainError) problems.add(error.code, [{ path: at(index, keyField[kind]), message: error.message }]);
-      else throw error;
+      // A refusal about particular fields points at them; any other at the entry's key.
+      if (error instanceof DomainError) {
+        const details = error.details.length ? error.details : [{ path: keyField[kind], message: error.message }];
+        problems.add(error.code, details.map((d) => ({ path: at(index, d.path), message: d.message })));
+      } else throw error;
       continue;
     }
     // An identical write changes nothing and records nothing (authorized first, so it reveals nothing either).
@@ -389,7 +392,7 @@ function authorize(
   original: { modelType: Map<string, StoredModelType> },
 ): void {
   if (kind === 'team') {
-    return assertCanWriteTeam(actor, key, before === null ? 'create' : after === null ? 'delete' : 'update');
+    return assertCanWriteTeam(actor, key, (before as StoredTeam | null)?.spec ?? null, (after as StoredTeam | null)?.spec ?? null);
   }
   if (kind === 'modelType') {
     const ownerBefore = (before as StoredModelType | null)?.spec.ownerTeam ?? null;

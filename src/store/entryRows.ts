@@ -4,6 +4,7 @@ import type { ChangeRecord } from '../registry/change.js';
 import type { StoredModel, StoredModelType, StoredTeam } from '../registry/entry.js';
 import type { StoredExtensionSchema } from '../registry/registryStore.js';
 import { splitModelTypeName } from '../registry/modelTypeName.js';
+import { teamSpecFromStored } from '../registry/team.js';
 import type { Database } from './schema.js';
 
 /** Conversions between stored rows and registry entries; the only place that knows both shapes. */
@@ -15,7 +16,8 @@ export function teamToRow(entry: StoredTeam): Database['teams'] {
 }
 
 export function rowToTeam(row: Selectable<Database['teams']>): StoredTeam {
-  return { spec: JSON.parse(row.doc), version: row.version, createdAt: row.created_at, updatedAt: row.updated_at };
+  // Documents stored before a team field existed read as its default.
+  return { spec: teamSpecFromStored(JSON.parse(row.doc)), version: row.version, createdAt: row.created_at, updatedAt: row.updated_at };
 }
 
 export function modelTypeToRow(entry: StoredModelType): Database['model_types'] {
