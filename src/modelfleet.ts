@@ -28,6 +28,12 @@ import { kyselyRecordingStore } from './store/recordingRepository.js';
 import { CapacityEstimateJobs } from './capacity/estimateJobs.js';
 import { kyselyEstimateJobStore } from './store/estimateJobRepository.js';
 import { QuotaService } from './launch/quotaService.js';
+import { LaunchEngine, type LaunchRuntime } from './launch/launchEngine.js';
+import { LaunchService } from './launch/launchService.js';
+import { kyselyLaunchStore } from './store/launchRepository.js';
+import type { Executor, ExecutorKind } from './serving/executor.js';
+import { SimulatedExecutor } from './serving/simulatedExecutor.js';
+import { RegistryTrafficView } from './serving/registryTrafficView.js';
 
 export interface ModelfleetOptions {
   db?: string;
@@ -39,6 +45,25 @@ export interface ModelfleetOptions {
   ingest?: Partial<IngestOptions>;
   /** Stability and alerting settings (objectives, business hours, notifiers, retention); defaults when omitted. */
   stability?: z.input<typeof StabilityConfigSchema>;
+  launch?: LaunchOptions;
+}
+
+/** How launches run on this server. */
+export interface LaunchOptions {
+  /** Advance launches on a timer (default); tests that move a manual clock call `launchEngine.tick()` themselves. */
+  autoStart?: boolean;
+  tickMs?: number;
+  /** How long replicas may take to become ready before a launch gives up on them. Default 120 s. */
+  readyTimeoutMs?: number;
+  /** The simulated fleet (on this server's clock); `false` turns it off. */
+  simulated?:
+    | false
+    | {
+        startupMs?: number;
+        /** A type's demand; default: derived from its baseline's sizing. */
+        demandQps?: (modelType: string) => number;
+        faultErrorRate?: (modelId: string) => number;
+      };
 }
 
 export interface Modelfleet {
@@ -62,6 +87,9 @@ export interface Modelfleet {
   estimates: CapacityEstimateJobs;
   /** Teams' virtual pools (quota, used, reserved, free). */
   quotas: QuotaService;
+  launches: LaunchService;
+  launchEngine: LaunchEngine;
+  executors: Partial<Record<ExecutorKind, Executor>>;
   /** Set when this start issued a new admin token: print it once. */
   issuedAdminToken: { token: string; file: string } | null;
   close(): Promise<void>;
@@ -94,6 +122,50 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
   const estimates = new CapacityEstimateJobs(kyselyEstimateJobStore(database.db), recordings, registry, clock, logger);
   await estimates.recover();
   const quotas = new QuotaService(registry);
+  const launchOptions = options.launch ?? {};
+  const runtimes: Partial<Record<ExecutorKind, LaunchRuntime>> = {};
+  const executors: Partial<Record<ExecutorKind, Executor>> = {};
+  const trafficView = new RegistryTrafficView(snapshots);
+  if (launchOptions.simulated !== false) {
+    const sim = launchOptions.simulated ?? {};
+    const simulated = new SimulatedExecutor({
+      clock,
+      ...(sim.startupMs !== undefined ? { startupMs: sim.startupMs } : {}),
+      demandQps: (type) => sim.demandQps?.(type) ?? trafficView.demandQps(type),
+      trafficShare: (id) => trafficView.trafficShare(id),
+      capacityQps: (id) => trafficView.capacityQps(id),
+      faultErrorRate: (id) => sim.faultErrorRate?.(id) ?? 0,
+    });
+    executors.simulated = simulated;
+    runtimes.simulated = { executor: simulated, stats: simulated };
+  }
+  const launchStore = kyselyLaunchStore(database.db);
+  // The pools read the launches' reservations; the engine reads the pools: the quota service learns of the launches last.
+  const launchEngine = new LaunchEngine({
+    store: launchStore,
+    registry,
+    runtimes,
+    pool: async (team, launchId) => {
+      const pool = await quotas.pool(team, { exceptLaunch: launchId });
+      return { quota: pool.quota, free: pool.free, policy: pool.launchPolicy };
+    },
+    stability: async (modelId) => {
+      try {
+        const report = await stability.modelStability(modelId, { from: clock.now().getTime() - 10 * 60_000 });
+        const status = report.current?.status;
+        return status === 'stable' || status === 'unstable' || status === 'insufficient_data' ? status : null;
+      } catch {
+        return null;
+      }
+    },
+    beforeTick: () => trafficView.refresh(),
+    clock,
+    logger,
+    ...(launchOptions.readyTimeoutMs !== undefined ? { readyTimeoutMs: launchOptions.readyTimeoutMs } : {}),
+  });
+  const launches = new LaunchService(launchStore, registry, launchEngine, executors, clock);
+  quotas.useReservations(launches);
+  if (launchOptions.autoStart !== false) launchEngine.start(launchOptions.tickMs ?? 500);
   const days = (n: number) => n * 24 * HOUR_MS;
   const monitor = new StabilityMonitor(stabilityStore, alerts, snapshots, stability, clock, logger, {
     // Until `listen` knows the server's address (it calls useBaseUrl), links point at the default one.
@@ -131,8 +203,13 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
     capacity,
     estimates,
     quotas,
+    launches,
+    launchEngine,
+    executors,
     issuedAdminToken: boot.token ? { token: boot.token, file: boot.file! } : null,
     close: async () => {
+      await launchEngine.stop();
+      for (const executor of Object.values(executors)) await executor.close();
       await monitor.stop();
       await estimates.idle();
       snapshots.close();
@@ -149,7 +226,7 @@ export interface RunningServer {
 
 /** Serves the API of a wired modelfleet on host:port (port 0 picks a free one). */
 export async function listen(fleet: Modelfleet, options: { host?: string; port?: number } = {}): Promise<RunningServer> {
-  const app = createApi({ registry: fleet.registry, tokens: fleet.tokens, logger: fleet.logger, ingestion: fleet.ingestion, ingestMetrics: fleet.ingestMetrics, metrics: fleet.metrics, stability: fleet.stability, alerts: fleet.alerts, recordings: fleet.recordings, capacity: fleet.capacity, estimates: fleet.estimates, quotas: fleet.quotas });
+  const app = createApi({ registry: fleet.registry, tokens: fleet.tokens, logger: fleet.logger, ingestion: fleet.ingestion, ingestMetrics: fleet.ingestMetrics, metrics: fleet.metrics, stability: fleet.stability, alerts: fleet.alerts, recordings: fleet.recordings, capacity: fleet.capacity, estimates: fleet.estimates, quotas: fleet.quotas, launches: fleet.launches });
   const host = options.host ?? '127.0.0.1';
   const server: ServerType = await new Promise((resolveServer, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host }, () => resolveServer(s));

@@ -24,6 +24,8 @@ import type { StabilityService } from '../stability/stabilityService.js';
 import type { AlertStore } from '../alerting/alertStore.js';
 import type { QuotaService } from '../launch/quotaService.js';
 import { registerQuotaRoutes } from './routes/quotas.js';
+import type { LaunchService } from '../launch/launchService.js';
+import { registerLaunchRoutes } from './routes/launches.js';
 
 export interface ApiServices {
   registry: RegistryService;
@@ -38,6 +40,7 @@ export interface ApiServices {
   capacity: CapacityService;
   estimates: CapacityEstimateJobs;
   quotas: QuotaService;
+  launches: LaunchService;
 }
 
 /** The HTTP API: web-standard Request/Response, so tests can call `app.fetch` or a real server alike. */
@@ -79,5 +82,6 @@ export function createApi(services: ApiServices): Hono<AppEnv> {
   registerStabilityRoutes(routes, services.stability, services.alerts, services.registry);
   registerCapacityRoutes(routes, services.recordings, services.capacity, services.estimates);
   registerQuotaRoutes(routes, services.quotas);
+  registerLaunchRoutes(routes, services.launches);
   return app;
 }

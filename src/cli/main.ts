@@ -10,6 +10,7 @@ import { registerServeCommands } from './serveCommands.js';
 import { registerIngestCommand } from './ingestCommand.js';
 import { registerStabilityCommands } from './stabilityCommands.js';
 import { registerRecordingCommands } from './recordingCommands.js';
+import { registerLaunchCommands } from './launchCommands.js';
 import { registerQuotaCommands } from './quotaCommands.js';
 import { DomainError } from '../core/errors.js';
 
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerStabilityCommands(program);
   registerRecordingCommands(program);
   registerCapacityCommands(program);
+  registerLaunchCommands(program);
   registerQuotaCommands(program);
   return program;
 }

@@ -9,6 +9,7 @@ import { modelsListIndexMigration } from './migrations/002_models_list_index.js'
 import { modelsFilterColumnsMigration } from './migrations/003_models_filter_columns.js';
 import { stabilityMigration } from './migrations/004_stability.js';
 import { recordingsMigration } from './migrations/005_recordings.js';
+import { launchesMigration } from './migrations/006_launches.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -87,7 +88,7 @@ export async function openDatabase(url: string = DEFAULT_DATABASE_URL): Promise<
  * in every schema, takes another deployment's (or a concurrent test run's) tables for ours, and fails.
  */
 async function migrate(handle: DatabaseHandle, schema: string | undefined): Promise<void> {
-  const migrations: Record<string, Migration> = { '001_registry': registryMigration(handle.dialect), '002_models_list_index': modelsListIndexMigration(), '003_models_filter_columns': modelsFilterColumnsMigration(), '004_stability': stabilityMigration(), '005_recordings': recordingsMigration() };
+  const migrations: Record<string, Migration> = { '001_registry': registryMigration(handle.dialect), '002_models_list_index': modelsListIndexMigration(), '003_models_filter_columns': modelsFilterColumnsMigration(), '004_stability': stabilityMigration(), '005_recordings': recordingsMigration(), '006_launches': launchesMigration() };
   const migrator = new Migrator({ db: handle.db, provider: { getMigrations: async () => migrations }, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error;

@@ -131,4 +131,33 @@ export interface Database {
     created_by: string;
     created_at: string;
   };
+  launches: {
+    id: string;
+    model_type: string;
+    candidate: string;
+    team: string;
+    executor: string;
+    phase: string;
+    /** 1 while not finished, else null: a unique index allows one unfinished launch per model type. */
+    active: number | null;
+    version: number;
+    doc: string;
+    created_by: string;
+    created_at: string;
+    updated_at: string;
+  };
+  launch_events: { launch_id: string; seq: number; at: string; actor: string; from_phase: string | null; to_phase: string; reason: string; detail: string };
+  replicas: {
+    executor: string;
+    id: string;
+    model_id: string;
+    model_type: string;
+    endpoint: string | null;
+    pid: number | null;
+    state: string;
+    doc: string;
+    created_at: string;
+    updated_at: string;
+  };
+  router_traffic: { model_id: string; model_type: string; bucket_start: number; router: string; requests: number; errors: number; latency: string };
 }
