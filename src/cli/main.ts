@@ -6,6 +6,7 @@ import { registerConfigCommands } from './configCommands.js';
 import { registerEntityCommands } from './entityCommands.js';
 import { registerMetricsCommand } from './metricsCommand.js';
 import { registerModelServerCommand } from './modelServerCommand.js';
+import { registerRouterCommand } from './routerCommand.js';
 import { registerServeCommands } from './serveCommands.js';
 import { registerIngestCommand } from './ingestCommand.js';
 import { registerStabilityCommands } from './stabilityCommands.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerMetricsCommand(program);
   registerIngestCommand(program);
   registerModelServerCommand(program);
+  registerRouterCommand(program);
   // After the entity commands: it adds end-experiment to their `models` group.
   registerStabilityCommands(program);
   registerRecordingCommands(program);
