@@ -46,6 +46,12 @@ export interface Executor {
    * dead ones, and stops what no deployment accounts for, so nothing leaks.
    */
   recover(): Promise<void>;
+  /**
+   * For executors that also own the traffic split (Kubernetes: Gateway API HTTPRoute weights), the
+   * shares of a model type's models after a launch moved them. Executors whose traffic goes through
+   * modelfleet's router, which follows the registry, leave it out.
+   */
+  setTrafficWeights?(modelType: string, weights: Record<string, number>): Promise<void>;
   /** Stops supervising. Local replicas keep running only when `keepReplicas` is set (the server restarts and adopts them). */
   close(options?: { keepReplicas?: boolean }): Promise<void>;
 }

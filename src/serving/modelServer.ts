@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DomainError, invalidInput, type ErrorDetail } from '../core/errors.js';
+import { checkFaults, failureSchedule, type ModelServerFaults } from './faultInjection.js';
 import { generateArtifact, loadArtifact, parameterCount, type ArtifactSize, type ModelArtifact } from './modelArtifact.js';
 import { parsePredictRequest, Scorer } from './scorer.js';
 
@@ -88,6 +89,8 @@ export interface ModelServerHandlerOptions {
   metricsSource?: MetricsSource;
   /** Where unexpected errors are reported (default: stderr). */
   log?: (line: string) => void;
+  /** Injected failures and delay on `POST /predict`, to rehearse a misbehaving model (default none). */
+  faults?: ModelServerFaults;
 }
 
 function send(res: ServerResponse, status: number, body: string, contentType: string, extra: Record<string, string> = {}): void {
@@ -105,6 +108,9 @@ export function createModelServerHandler(scorer: Scorer, options: ModelServerHan
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const metricsSource: MetricsSource = options.metricsSource ?? (async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }));
   const health = JSON.stringify({ status: 'ok', model: scorer.model, tasks: scorer.tasks, pid: process.pid });
+  const errorRate = options.faults?.errorRate ?? 0;
+  const extraLatencyMs = options.faults?.extraLatencyMs ?? 0;
+  const injectFailure = errorRate > 0 ? failureSchedule(errorRate) : () => false;
 
   const predict = (req: IncomingMessage, res: ServerResponse) => {
     const declared = Number(req.headers['content-length']);
@@ -129,6 +135,14 @@ export function createModelServerHandler(scorer: Scorer, options: ModelServerHan
     req.on('end', () => {
       if (tooLarge) return;
       const started = performance.now();
+      if (extraLatencyMs > 0) setTimeout(() => respond(started), extraLatencyMs);
+      else respond(started);
+    });
+    const respond = (started: number) => {
+      if (injectFailure()) {
+        sendError(res, 'internal', `injected failure: this model server runs with --error-rate ${errorRate} to rehearse a failing model`);
+        return;
+      }
       let body: unknown;
       try {
         body = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
@@ -151,7 +165,7 @@ export function createModelServerHandler(scorer: Scorer, options: ModelServerHan
           sendError(res, 'internal', 'internal error; the server log has the details');
         }
       }
-    });
+    };
     req.on('error', () => res.destroy());
   };
 
@@ -205,7 +219,7 @@ export const urlOf = (host: string, port: number) => `http://${host.includes(':'
 /** Serves one scorer from this process on `host:port` (0: any free port). */
 export async function listenModelServer(
   scorer: Scorer,
-  options: { host: string; port: number; metrics: ModelServerMetrics; metricsSource?: MetricsSource; log?: (line: string) => void },
+  options: { host: string; port: number; metrics: ModelServerMetrics; metricsSource?: MetricsSource; log?: (line: string) => void; faults?: ModelServerFaults },
 ): Promise<RunningModelServer & { server: Server }> {
   const server = createServer(createModelServerHandler(scorer, options));
   // Longer than the 60 s idle timeout of common load balancers, so the server never closes a
@@ -261,6 +275,8 @@ export interface ModelServerOptions {
   workers?: number;
   /** Where the server reports worker restarts and unexpected errors (default: stderr). */
   log?: (line: string) => void;
+  /** Injected failures and delay on `POST /predict`, for rehearsing failures (each worker applies them to its own requests). */
+  faults?: ModelServerFaults;
 }
 
 /** The artifact options describe: the given one (checked against the model id) or a generated one. */
@@ -288,9 +304,10 @@ export async function startModelServer(options: ModelServerOptions): Promise<Run
   const workers = options.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw invalidInput(`workers must be a whole number from 1 to 256, not ${workers}`);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidInput(`port must be a port number (0-65535; 0 for any free port), not ${port}`);
+  if (options.faults) checkFaults(options.faults);
   const artifact = await resolveArtifact(options);
   if (workers === 1) {
-    const running = await listenModelServer(new Scorer(artifact), { host, port, metrics: new ModelServerMetrics(artifact), ...(options.log ? { log: options.log } : {}) });
+    const running = await listenModelServer(new Scorer(artifact), { host, port, metrics: new ModelServerMetrics(artifact), ...(options.log ? { log: options.log } : {}), ...(options.faults ? { faults: options.faults } : {}) });
     return { url: running.url, port: running.port, workers: 1, close: running.close };
   }
   const { startCluster } = await import('./modelServerCluster.js');

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AggregatorRegistry, type PrometheusContentType } from 'prom-client';
 import { invalidInput } from '../core/errors.js';
+import type { ModelServerFaults } from './faultInjection.js';
 import { saveArtifact, type ArtifactSize, type ModelArtifact } from './modelArtifact.js';
 import { urlOf, type ModelServerOptions, type RunningModelServer } from './modelServer.js';
 
@@ -33,6 +34,8 @@ export interface WorkerSpec {
   seed?: number;
   host: string;
   port: number;
+  /** Injected failures and delay (each worker counts its own requests). */
+  faults?: ModelServerFaults;
 }
 /** The environment variable carrying a worker's WorkerSpec. */
 export const WORKER_SPEC_ENV = 'MODELFLEET_MODEL_SERVER_WORKER';
@@ -50,7 +53,7 @@ let aggregator: AggregatorRegistry<PrometheusContentType> | null = null;
 export async function startCluster(options: ModelServerOptions & { host: string; port: number; workers: number }, artifact: ModelArtifact): Promise<RunningModelServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   let temporaryDir: string | null = null;
-  const spec: WorkerSpec = { model: options.model, host: options.host, port: options.port };
+  const spec: WorkerSpec = { model: options.model, host: options.host, port: options.port, ...(options.faults ? { faults: options.faults } : {}) };
   if (typeof options.artifact === 'string') spec.artifactFile = resolve(options.artifact);
   else if (options.artifact) {
     // Weights in memory reach the workers through a file: an IPC message of tens of MiB per worker would be slower.

@@ -53,7 +53,7 @@ async function runWorker(): Promise<void> {
   // Answers the primary's requests for this worker's metrics (prom-client's cluster protocol).
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([metrics.registry]);
-  const running: RunningModelServer = await listenModelServer(new Scorer(artifact), { host: spec.host, port: spec.port, metrics, metricsSource: metricsFromPrimary() });
+  const running: RunningModelServer = await listenModelServer(new Scorer(artifact), { host: spec.host, port: spec.port, metrics, metricsSource: metricsFromPrimary(), ...(spec.faults ? { faults: spec.faults } : {}) });
 
   let stopping = false;
   const stop = () => {

@@ -81,6 +81,7 @@ export async function readyEndpoints(db: Kysely<Database>): Promise<ReadyEndpoin
     .where('endpoint', 'is not', null)
     .orderBy('model_id')
     .orderBy('id')
+    .orderBy('executor')
     .execute();
   return rows.map((row) => ({ modelId: row.model_id, modelType: row.model_type, endpoint: row.endpoint! }));
 }
