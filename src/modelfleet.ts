@@ -34,6 +34,17 @@ import { kyselyLaunchStore } from './store/launchRepository.js';
 import type { Executor, ExecutorKind } from './serving/executor.js';
 import { SimulatedExecutor } from './serving/simulatedExecutor.js';
 import { RegistryTrafficView } from './serving/registryTrafficView.js';
+import { LocalExecutor, type LocalExecutorOptions } from './serving/localExecutor.js';
+import { KubernetesExecutor, type KubernetesExecutorOptions } from './serving/kubernetesExecutor.js';
+import { kyselyReplicaStore } from './store/replicaRepository.js';
+import { kyselyRouterTrafficStore } from './store/routerTrafficRepository.js';
+import { measureReplicaCapacity } from './capacity/measureReplica.js';
+import { Router } from './serving/router.js';
+import { RegistryAllocationSource } from './serving/allocationSource.js';
+import { RouterTraffic } from './serving/routerTraffic.js';
+import { TrafficSampler } from './serving/trafficSampler.js';
+import { join } from 'node:path';
+import { hostname } from 'node:os';
 
 export interface ModelfleetOptions {
   db?: string;
@@ -55,6 +66,12 @@ export interface LaunchOptions {
   tickMs?: number;
   /** How long replicas may take to become ready before a launch gives up on them. Default 120 s. */
   readyTimeoutMs?: number;
+  /** Leave local replicas running when the server closes, for the next start to adopt (default: stop them). */
+  keepReplicasOnClose?: boolean;
+  /** Real model-server processes on loopback ports; `false` turns them off. */
+  local?: false | Partial<Omit<LocalExecutorOptions, 'store' | 'logger'>>;
+  /** A Kubernetes cluster: Deployments per model, traffic weights on a Gateway API HTTPRoute; off unless given. */
+  kubernetes?: KubernetesExecutorOptions;
   /** The simulated fleet (on this server's clock); `false` turns it off. */
   simulated?:
     | false
@@ -139,6 +156,23 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
     executors.simulated = simulated;
     runtimes.simulated = { executor: simulated, stats: simulated };
   }
+  if (launchOptions.local !== false) {
+    const local = new LocalExecutor({ store: kyselyReplicaStore(database.db), logsDir: join(dataDir, 'replicas'), logger, ...launchOptions.local });
+    // Replicas a previous run of this server left running are adopted (or replaced), never leaked.
+    await local.recover();
+    executors.local = local;
+    runtimes.local = {
+      executor: local,
+      stats: kyselyRouterTrafficStore(database.db),
+      measureCapacity: (candidate, stoppers) => measureReplicaCapacity({ executor: local, recordings, candidate, stoppers, ...(launchOptions.readyTimeoutMs ? { readyTimeoutMs: launchOptions.readyTimeoutMs } : {}) }),
+    };
+  }
+  if (launchOptions.kubernetes) {
+    const kubernetes = new KubernetesExecutor({ logger, ...launchOptions.kubernetes });
+    executors.kubernetes = kubernetes;
+    // Gates read what routers in front of the cluster record; without them a step is judged on no traffic and says so.
+    runtimes.kubernetes = { executor: kubernetes, stats: kyselyRouterTrafficStore(database.db) };
+  }
   const launchStore = kyselyLaunchStore(database.db);
   // The pools read the launches' reservations; the engine reads the pools: the quota service learns of the launches last.
   const launchEngine = new LaunchEngine({
@@ -209,7 +243,7 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
     issuedAdminToken: boot.token ? { token: boot.token, file: boot.file! } : null,
     close: async () => {
       await launchEngine.stop();
-      for (const executor of Object.values(executors)) await executor.close();
+      for (const executor of Object.values(executors)) await executor.close({ keepReplicas: launchOptions.keepReplicasOnClose ?? false });
       await monitor.stop();
       await estimates.idle();
       snapshots.close();
@@ -244,4 +278,26 @@ export async function listen(fleet: Modelfleet, options: { host?: string; port?:
         server.close(() => done());
       }),
   };
+}
+
+export interface RouterOptions {
+  host?: string;
+  port?: number;
+  /** Share of requests stored as their type's recording; default 0.01. */
+  sampleRate?: number;
+  /** How often its traffic stats are written for launch gates to read; default 5 s. */
+  flushMs?: number;
+}
+
+/**
+ * The router in this process: traffic to the local executor's replicas by the registry's shares, its
+ * stats written where launch gates read them, a sample of requests kept as recordings.
+ */
+export async function startRouter(fleet: Modelfleet, options: RouterOptions = {}): Promise<Router> {
+  const local = fleet.executors.local;
+  if (!(local instanceof LocalExecutor)) throw new Error('the router in the server sends to local replicas: the local executor is turned off');
+  const rate = options.sampleRate ?? 0.01;
+  const traffic = new RouterTraffic(kyselyRouterTrafficStore(fleet.database.db), `${hostname()}-${process.pid}-serve`, options.flushMs ? { flushMs: options.flushMs } : {});
+  const sampler = rate > 0 ? new TrafficSampler(fleet.recordings, { rate }) : null;
+  return Router.start({ allocations: new RegistryAllocationSource(fleet.snapshots, fleet.registry), replicas: local, traffic, sampler, host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
 }

@@ -87,16 +87,18 @@ export function registerServeCommands(program: Command): void {
     .option('--port <port>', 'port to listen on', '8080')
     .option('--data-dir <dir>', 'where the admin token file goes (default: beside the SQLite file, else ./.modelfleet)')
     .option('--stability-config <file>', 'YAML or JSON: SLO objectives per tier, business hours, notifiers, lateness, retention')
-    .action(async (options: { db: string; host: string; port: string; dataDir?: string; stabilityConfig?: string }) => {
+    .option('--router-port <port>', "also run the router in this process on this port (POST /rank/{modelType} to the local executor's replicas)")
+    .action(async (options: { db: string; host: string; port: string; dataDir?: string; stabilityConfig?: string; routerPort?: string }) => {
       const stability = options.stabilityConfig ? loadStabilityConfig(options.stabilityConfig) : undefined;
       const fleet = await (await serverStack()).createModelfleet({ db: options.db, adminToken: process.env['MODELFLEET_ADMIN_TOKEN'], ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...(stability ? { stability } : {}) });
       const server = await listenWithFallback(fleet, options.host, portOf(options.port), false);
       fleet.monitor.start();
-      fleet.logger.info({ url: server.url, db: fleet.database.description }, 'modelfleet serving');
+      const router = options.routerPort !== undefined ? await (await serverStack()).startRouter(fleet, { host: options.host, port: portOf(options.routerPort) }) : null;
+      fleet.logger.info({ url: server.url, router: router?.url ?? null, db: fleet.database.description }, 'modelfleet serving');
       if (fleet.issuedAdminToken) {
         process.stdout.write(`\nAdmin token (shown once, also saved to ${fleet.issuedAdminToken.file} with mode 0600):\n  ${fleet.issuedAdminToken.token}\n\n`);
       }
-      stopOnSignal(server, fleet);
+      stopOnSignal(server, fleet, null, router);
     });
 
   program

@@ -54,6 +54,8 @@ export interface LaunchEngineDeps {
 type Outcome = { next: Launch; event: LaunchEventInput | null; again: boolean };
 
 const MAX_MOVES_PER_ADVANCE = 32;
+/** Fewest candidate requests in a bake for the error and latency gates to judge it. */
+const MIN_GATE_REQUESTS = 20;
 
 /**
  * Drives launches through their lifecycle. Every move is written to the store (version-checked,
@@ -274,7 +276,7 @@ export class LaunchEngine {
       await executor.apply({ modelId: launch.candidate, modelType: launch.modelType, replicas: first.candidateReplicas });
       return this.stage(launch, { stage: 'wait_ready', waitUntil: this.nowMs() + this.readyTimeout(), replicas: { ...launch.replicas, candidate: first.candidateReplicas } }, `starting ${first.candidateReplicas} replica(s) of ${launch.candidate}`);
     }
-    const status = await executor.status(launch.candidate);
+    const status = await this.ensure(executor, launch, launch.candidate, first.candidateReplicas);
     if (status && status.ready >= first.candidateReplicas) {
       return this.move(launch, 'shifting', `${status.ready} replica(s) of ${launch.candidate} ready`, { step: 0, stage: 'shift', waitUntil: null });
     }
@@ -283,6 +285,16 @@ export class LaunchEngine {
       return this.move(launch, 'failed', `the candidate's replicas were not ready within ${Math.round(this.readyTimeout() / 1000)} s (${status?.ready ?? 0} of ${first.candidateReplicas}); they were removed`, { outcome: 'replicas not ready', stage: null, waitUntil: null, replicas: { ...launch.replicas, candidate: 0 } });
     }
     return this.wait(launch);
+  }
+
+  /**
+   * The model's replicas, asking for them again when the executor has fewer than the launch recorded
+   * (it restarted, or someone removed them): the request is idempotent, so repeating it is safe.
+   */
+  private async ensure(executor: Executor, launch: Launch, modelId: string, replicas: number) {
+    const status = await executor.status(modelId);
+    if (status && status.desired >= replicas) return status;
+    return executor.apply({ modelId, modelType: launch.modelType, replicas });
   }
 
   private readyTimeout(): number {
@@ -303,7 +315,7 @@ export class LaunchEngine {
         return this.stage(launch, { stage: 'wait_ready', waitUntil: this.nowMs() + this.readyTimeout(), replicas: { ...launch.replicas, candidate: step.candidateReplicas } }, `step ${k + 1}/${launch.plan.length}: scaling ${launch.candidate} to ${step.candidateReplicas} replica(s)`);
       }
       case 'wait_ready': {
-        const status = await executor.status(launch.candidate);
+        const status = await this.ensure(executor, launch, launch.candidate, step.candidateReplicas);
         if (status && status.ready >= step.candidateReplicas) return this.stage(launch, { stage: 'shift', waitUntil: null }, null);
         if (this.nowMs() > (launch.waitUntil ?? 0)) return this.startRollback(launch, `step ${k + 1}: the candidate's replicas were not ready in time (${status?.ready ?? 0} of ${step.candidateReplicas})`);
         return this.wait(launch);
@@ -327,7 +339,10 @@ export class LaunchEngine {
         const from = launch.bakeFrom ?? this.nowMs();
         const to = this.nowMs();
         const [candidate, baseline, stability] = await Promise.all([stats.window(launch.candidate, from, to), launch.baseline ? stats.window(launch.baseline, from, to) : Promise.resolve(null), this.deps.stability(launch.candidate)]);
-        const results = evaluateGates({ candidate, baseline, errorRateMargin: launch.settings.errorRateMargin, p99Ms: launch.settings.p99Ms, stability });
+        // Too little traffic reached the candidate to judge it yet (a quiet hour, or stats still on their way): bake longer, up to a limit.
+        const bakeMs = launch.settings.bakeSeconds * 1000;
+        if (candidate.requests < MIN_GATE_REQUESTS && to < from + Math.max(3 * bakeMs, bakeMs + 30_000)) return { ...this.stage(launch, { stage: 'bake', waitUntil: to + 2000 }, null), again: false };
+        const results = evaluateGates({ candidate, baseline, errorRateMargin: launch.settings.errorRateMargin, p99Ms: launch.settings.p99Ms, stability, minRequests: MIN_GATE_REQUESTS });
         const at = this.deps.clock.now().toISOString();
         const gates = [...launch.gates, ...results.map((r) => ({ step: k, at, ...r }))];
         if (!gatesPass(results)) {
@@ -358,15 +373,26 @@ export class LaunchEngine {
       // Lower first, so shares never sum above 1 inside the write.
       if (baseline && baseline.trafficShare !== baselineShare) ops.push({ action: 'patch', kind: 'model', key: baseline.id, mergePatch: { trafficShare: baselineShare }, ifVersion: baseline.version });
       if (candidate.trafficShare !== candidateShare) ops.push({ action: 'patch', kind: 'model', key: candidate.id, mergePatch: { trafficShare: candidateShare }, ifVersion: candidate.version });
-      if (!ops.length) return { candidate: candidateShare, baseline: baselineShare };
+      if (!ops.length) {
+        await this.applyWeights(launch, candidateShare, baselineShare);
+        return { candidate: candidateShare, baseline: baselineShare };
+      }
       try {
         await this.deps.registry.execute(this.actor, ops, { reason: `launch ${launch.id}: ${launch.candidate} at ${Math.round(share * 100)}% of ${launch.baseline ?? 'the traffic'}` });
+        await this.applyWeights(launch, candidateShare, baselineShare);
         return { candidate: candidateShare, baseline: baselineShare };
       } catch (error) {
         // Someone else edited one of the models between the read and the write: read again.
         if (attempt >= 3 || (error as { code?: string }).code !== 'precondition_failed') throw error;
       }
     }
+  }
+
+  /** Executors that own the traffic split (Kubernetes) get the same shares the registry now holds. */
+  private async applyWeights(launch: Launch, candidateShare: number, baselineShare: number): Promise<void> {
+    const { executor } = this.runtime(launch);
+    if (!executor.setTrafficWeights) return;
+    await executor.setTrafficWeights(launch.modelType, { [launch.candidate]: candidateShare, ...(launch.baseline ? { [launch.baseline]: baselineShare } : {}) });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -386,7 +412,7 @@ export class LaunchEngine {
         }
         return this.stage(launch, { stage: 'shift_back' }, null);
       case 'wait_baseline': {
-        const status = await executor.status(launch.baseline!);
+        const status = await this.ensure(executor, launch, launch.baseline!, launch.baselineReplicasAtStart);
         // Traffic moves back once the old model can hold it, or at the deadline whatever it has: a failing candidate is worse.
         if ((status && status.ready >= launch.baselineReplicasAtStart) || this.nowMs() > (launch.waitUntil ?? 0)) return this.stage(launch, { stage: 'shift_back', waitUntil: null }, null);
         return this.wait(launch);

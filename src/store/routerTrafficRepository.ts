@@ -1,3 +1,4 @@
+import { TRAFFIC_BUCKET_MS } from '../serving/routerTraffic.js';
 import { sql, type Kysely } from 'kysely';
 import { decodeHistogram, latencyHistogram } from '../capacity/histogram.js';
 import type { RouterTrafficBucket, RouterTrafficStore } from '../serving/routerTraffic.js';
@@ -49,7 +50,8 @@ export function kyselyRouterTrafficStore(db: Kysely<Database>): RouterTrafficSto
         .selectFrom('router_traffic')
         .select(['requests', 'errors', 'latency'])
         .where('model_id', '=', modelId)
-        .where('bucket_start', '>=', Math.ceil(fromMs))
+        // Buckets that overlap the window: a launch step's bake rarely starts on a bucket boundary.
+        .where('bucket_start', '>', Math.ceil(fromMs) - TRAFFIC_BUCKET_MS)
         .where('bucket_start', '<', Math.ceil(toMs))
         .execute();
       let requests = 0;
@@ -85,7 +87,8 @@ export function kyselyRouterTrafficStore(db: Kysely<Database>): RouterTrafficSto
         .selectFrom('router_traffic')
         .select([minute.as('minute'), sql<number>`sum(requests)`.as('requests')])
         .where('model_type', '=', modelType)
-        .where('bucket_start', '>=', Math.ceil(fromMs))
+        // Buckets that overlap the window: a launch step's bake rarely starts on a bucket boundary.
+        .where('bucket_start', '>', Math.ceil(fromMs) - TRAFFIC_BUCKET_MS)
         .where('bucket_start', '<', Math.ceil(toMs))
         .groupBy(minute)
         .orderBy('requests', 'desc')
