@@ -107,11 +107,12 @@ describe('capacity estimate against servers of known capacity', () => {
   });
 
   test('--max-qps that holds is reported as "at least", with exit 0', async () => {
-    const run = await estimate(known.url, ['--p99-ms', '50', '--max-error-rate', '0.01', '--start-qps', '20', '--max-qps', '40', '--step-duration', '0.5s', '--warmup', '0.2s', '--confirm-duration', '0.5s']);
+    // A p99 stopper far above the 20 ms service time: the point is how a held --max-qps is reported, not where the limit is, and a busy machine must not move it.
+    const run = await estimate(known.url, ['--p99-ms', '250', '--max-error-rate', '0.01', '--start-qps', '20', '--max-qps', '40', '--step-duration', '0.5s', '--warmup', '0.2s', '--confirm-duration', '0.5s']);
     assert.equal(run.code, 0, showRun(run));
     assert.match(run.stdout, /STEP\s+PHASE\s+OFFERED\s+ACHIEVED\s+P50\s+P99\s+ERRORS\s+RESULT\s+STOPPER/);
     assert.match(run.stdout, /maximum stable rate: at least 40 QPS, the --max-qps asked for; not a capacity/);
-    assert.match(run.stdout, /stoppers: p99 <= 50 ms, error rate <= 1%/);
+    assert.match(run.stdout, /stoppers: p99 <= 250 ms, error rate <= 1%/);
   });
 });
 

@@ -112,6 +112,11 @@ export class LaunchEngine {
     return run;
   }
 
+  /** Resolves once the launch is not being advanced (a move in progress has been written). */
+  async settled(id: string): Promise<void> {
+    await this.running.get(id)?.catch(() => {});
+  }
+
   private async advanceNow(id: string): Promise<void> {
     for (let moves = 0; moves < MAX_MOVES_PER_ADVANCE; moves++) {
       const launch = await this.deps.store.get(id);

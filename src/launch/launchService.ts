@@ -124,7 +124,23 @@ export class LaunchService {
     return active.filter((l) => l.id !== except).reduce((a, l) => a + l.reservedUnits, 0);
   }
 
+  /**
+   * Applies a person's action on the launch as it is now. The engine may be moving the same launch:
+   * the action waits for its current move, and a write that loses the race is applied again on the
+   * fresh state (or refused, when the action no longer makes sense there).
+   */
   async act(actor: Actor, id: string, action: LaunchAction, reason: string | null = null): Promise<Launch> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await this.engine.settled(id);
+      if (await this.tryAct(actor, id, action, reason)) {
+        void this.engine.advance(id);
+        return this.get(id);
+      }
+    }
+    throw conflict(`launch ${id} kept moving while the ${action} was being applied; look at it again and retry`);
+  }
+
+  private async tryAct(actor: Actor, id: string, action: LaunchAction, reason: string | null): Promise<boolean> {
     const launch = await this.get(id);
     assertCanWriteOwned(actor, `launch ${id} (team '${launch.team}')`, launch.team, launch.team);
     if (isTerminal(launch.phase)) throw conflict(`launch ${id} is ${launch.phase}: there is nothing left to ${action}`);
@@ -178,8 +194,6 @@ export class LaunchService {
         break;
       }
     }
-    if (!(await this.engine.save(launch, next, ev))) throw conflict(`launch ${id} moved while the ${action} was being applied; look at it again and retry`);
-    void this.engine.advance(id);
-    return this.get(id);
+    return this.engine.save(launch, next, ev);
   }
 }
