@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { writeSection } from './lib/benchmarksDoc.js';
 import { runCapacityBench } from './capacity.js';
+import { runLaunchBench } from './launch.js';
 import { runRegistryBench, type BenchOutcome } from './registry.js';
 import { runStabilityBench } from './stability.js';
 
@@ -9,9 +10,9 @@ import { runStabilityBench } from './stability.js';
  *   --quick            smaller fleet, shorter runs, for iterating; prints, does not touch the docs
  *   --write            write the docs even with --quick
  *   --only=sqlite|postgres   the registry benchmark on one database only (and no other benchmark)
- *   --only=registry|stability|capacity one benchmark
+ *   --only=registry|stability|capacity|launch one benchmark
  */
-const ONLY = ['sqlite', 'postgres', 'registry', 'stability', 'capacity'] as const;
+const ONLY = ['sqlite', 'postgres', 'registry', 'stability', 'capacity', 'launch'] as const;
 type Only = (typeof ONLY)[number];
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -34,6 +35,7 @@ const outcomes: BenchOutcome[] = [];
 if (only === undefined || only === 'registry' || only === 'sqlite' || only === 'postgres') outcomes.push(await runRegistryBench({ quick, only: only === 'sqlite' || only === 'postgres' ? only : undefined }));
 if (only === undefined || only === 'stability') outcomes.push(await runStabilityBench({ quick }));
 if (only === undefined || only === 'capacity') outcomes.push(await runCapacityBench({ quick }));
+if (only === undefined || only === 'launch') outcomes.push(await runLaunchBench({ quick }));
 
 for (const outcome of outcomes) {
   process.stdout.write(`\n${outcome.markdown}\n`);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { runCli, showRun } from './cliRunner.js';
 import { ADMIN_TOKEN, forEachDatabase, ManualClock, sample, seed, TestServer } from './harness.js';
 
 /**
@@ -209,6 +210,58 @@ forEachDatabase((db) => {
       assert.equal(v1.role, 'baseline', 'the baseline from the earlier launch keeps its place');
       const bad = await f.server.call('POST', `/launches/${id}/resume`, {});
       assert.equal(bad.status, 409);
+    });
+
+    it('promote skips the remaining steps: all traffic moves at once, without bake or gates; holdout keeps the old baseline', async () => {
+      await seed(f.server, { modelTypes: launchable('ig_feed_reels_mtml', 'feed-ranking'), models: models('ig_feed_reels_mtml') });
+      const started = await f.server.call('POST', '/launches', { body: { modelType: 'ig_feed_reels_mtml', candidate: 'ig_feed_reels_mtml:v2', executor: 'simulated', peakQps: 300, bakeSeconds: 600, retireBaseline: 'holdout' } });
+      const id = started.body.id;
+      for (let i = 0; i < 40; i++) {
+        await f.server.fleet.launchEngine.tick();
+        if ((await f.server.call('GET', `/launches/${id}`)).body.stage === 'bake') break;
+        f.clock.advance(5000);
+      }
+      const promoted = await f.server.call('POST', `/launches/${id}/promote`, { body: { reason: 'the offline win is large' } });
+      assert.equal(promoted.status, 200, JSON.stringify(promoted.body));
+      assert.equal(promoted.body.step, promoted.body.plan.length - 1);
+      // Well inside a single 600 s bake: the promoted step does not bake.
+      const done = await runUntilDone(f, id, 5 * 60_000);
+      assert.equal(done.phase, 'completed', done.outcome);
+      assert.equal(done.promotedBy, 'admin');
+      assert.equal(done.summary.heldOut, 'ig_feed_reels_mtml:v1');
+      const type = (await f.server.call('GET', '/model-types/ig_feed_reels_mtml')).body;
+      assert.equal(type.baselineModelId, 'ig_feed_reels_mtml:v2');
+      assert.equal(type.holdoutModelId, 'ig_feed_reels_mtml:v1');
+      const events = (await f.server.call('GET', `/launches/${id}/events`)).body.items.map((e: any) => e.reason);
+      assert.ok(events.some((r: string) => r.includes('gates skipped, promoted by admin')), events.join('\n'));
+    });
+
+    it('the CLI starts, lists, shows and acts on launches', async () => {
+      await seed(f.server, { modelTypes: launchable('ig_feed_grid_mtml', 'feed-ranking'), models: models('ig_feed_grid_mtml') });
+      await patch(f, '/teams/feed-ranking', { launchPolicy: 'manual' });
+      const start = await runCli(f.server.url, ['launch', 'start', '--model-type', 'ig_feed_grid_mtml', '--candidate', 'ig_feed_grid_mtml:v2', '--executor', 'simulated', '--peak-qps', '300', '--expected-gain', '+0.1% sessions']);
+      assert.equal(start.code, 0, showRun(start));
+      assert.match(start.stdout, /awaiting_approval/);
+      assert.match(start.stdout, /estimate: 3 replica\(s\) at 130 QPS each for a peak of 300 QPS/);
+      assert.match(start.stdout, /expected gain: \+0.1% sessions/);
+      assert.match(start.stdout, /approval \(manual\): waiting for approval: the team's launch policy is manual/);
+      const id = /launch (launch-\S+):/.exec(start.stdout)![1]!;
+      const list = await runCli(f.server.url, ['launch', 'list', '--active']);
+      assert.equal(list.code, 0, showRun(list));
+      assert.match(list.stdout, new RegExp(`${id}\\s+ig_feed_grid_mtml\\s+ig_feed_grid_mtml:v2\\s+awaiting_approval`));
+      const approve = await runCli(f.server.url, ['launch', 'approve', id, '--reason', 'reviewed']);
+      assert.equal(approve.code, 0, showRun(approve));
+      assert.match(approve.stdout, /approval \(manual\): approved by admin/);
+      await runUntilDone(f, id);
+      const status = await runCli(f.server.url, ['launch', 'status', id, '--json']);
+      assert.equal(status.code, 0, showRun(status));
+      assert.equal(JSON.parse(status.stdout).phase, 'completed');
+      const again = await runCli(f.server.url, ['launch', 'pause', id]);
+      assert.equal(again.code, 1, showRun(again));
+      assert.match(again.stderr, /completed: there is nothing left to pause/);
+      const quotas = await runCli(f.server.url, ['quotas', '--json']);
+      assert.equal(quotas.code, 0, showRun(quotas));
+      await patch(f, '/teams/feed-ranking', { launchPolicy: 'auto_within_quota' });
     });
 
     it('rejects bad requests with the field and a fix', async () => {

@@ -26,7 +26,11 @@ export function describeLaunch(l: Launch): string {
     out.push(`  capacity from ${e.capacitySource}`);
   }
   if (l.expectedGain) out.push(`  expected gain: ${l.expectedGain}`);
-  if (l.approval) out.push(`  approval (${l.approval.policy}): ${l.approval.decision}${l.approval.approvedBy ? ` by ${l.approval.approvedBy}` : ''}: ${l.approval.reason}`);
+  if (l.approval) {
+    const a = l.approval;
+    const what = a.decision === 'auto' ? 'approved automatically' : a.decision === 'refused' ? 'refused' : a.approvedBy ? `approved by ${a.approvedBy}` : 'waiting for approval';
+    out.push(`  approval (${a.policy}): ${what}: ${a.reason}`);
+  }
   if (l.plan.length) out.push(`  plan: ${l.plan.map((s, i) => `${i === l.step ? '[' : ''}${pct(s.share)} ${s.candidateReplicas}/${s.baselineReplicas}${i === l.step ? ']' : ''}`).join(' -> ')}${l.planNote ? ` (${l.planNote})` : ''}`);
   if (l.reservedUnits) out.push(`  reserved from the team's pool: ${units(l.reservedUnits)} units`);
   const lastStep = l.gates.length ? Math.max(...l.gates.map((g) => g.step)) : null;

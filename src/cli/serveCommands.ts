@@ -153,6 +153,9 @@ export function registerServeCommands(program: Command): void {
                 `  capacity: ${replica.model} is served for real at ${replica.url}; ${replica.requests} recorded requests of its type are in ${replica.file}:`,
                 `       ${cli} capacity estimate --target ${replica.url} --traffic ${replica.file} --p99-ms 100 --max-error-rate 0.001 --model ${replica.model}`,
                 `       ${cli} capacity cost ${replica.model} --peak-qps 2000`,
+                `  launch: once it has a capacity profile (the estimate above records one), launch it on the simulated fleet and watch the steps:`,
+                `       ${cli} launch start --model-type ${replica.model.split(':')[0]} --candidate ${replica.model} --executor simulated --peak-qps 2000 --follow`,
+                `       ${cli} quotas; ${cli} launch list`,
               ]
             : []),
           `  API reference: ${server.url}/api/v1/openapi.json`,

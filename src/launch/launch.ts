@@ -90,6 +90,8 @@ export const LaunchSchema = z.object({
     .object({ decision: z.enum(ApprovalDecision), reason: z.string(), policy: z.string(), approvedBy: z.string().nullable(), approvedAt: z.string().nullable() })
     .nullable(),
   expectedGain: z.string().nullable(),
+  /** Peak demand given with the request, used before what the router observed. */
+  requestedPeakQps: z.number().nullable(),
   plan: z.array(LaunchStepSchema),
   planNote: z.string().nullable(),
   reservedUnits: z.number(),

@@ -207,7 +207,7 @@ export class LaunchEngine {
     const now = this.nowMs();
     const observed = await runtime.stats.peakQps(launch.modelType, now - (this.deps.demandLookbackMs ?? 7 * 24 * 3_600_000), now);
     const baseline = launch.baseline ? await registry.getModel(launch.baseline) : null;
-    const requested = (launch as Launch & { requestedPeakQps?: number }).requestedPeakQps;
+    const requested = launch.requestedPeakQps;
     let peakQps: number | null = null;
     let demandSource = '';
     if (requested) [peakQps, demandSource] = [requested, 'given with the launch'];

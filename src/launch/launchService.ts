@@ -51,7 +51,7 @@ export class LaunchService {
     const baselineReplicasAtStart = deployed?.desired ?? baseline?.capacity?.replicas ?? 0;
     const serving = servingSettingsOf(type);
     const now = this.clock.now().toISOString();
-    const launch: Launch & { requestedPeakQps?: number } = {
+    const launch: Launch = {
       id: `launch-${now.slice(0, 10).replaceAll('-', '')}-${randomBytes(4).toString('hex')}`,
       modelType: type.name,
       candidate: candidate.id,
@@ -80,6 +80,7 @@ export class LaunchService {
       estimate: null,
       approval: null,
       expectedGain: request.expectedGain ?? null,
+      requestedPeakQps: request.peakQps ?? null,
       plan: [],
       planNote: null,
       reservedUnits: 0,
@@ -94,7 +95,6 @@ export class LaunchService {
       createdAt: now,
       updatedAt: now,
       finishedAt: null,
-      ...(request.peakQps ? { requestedPeakQps: request.peakQps } : {}),
     };
     await this.store.create(launch, { actor: actor.name, from: null, to: 'estimating', reason: request.reason ?? `launch of ${candidate.id} requested`, detail: { request } });
     // With a capacity profile, estimation is quick: the answer (approved, waiting or refused) comes back at once.
