@@ -122,12 +122,15 @@ forEachDatabase((db) => {
       assert.equal(oldPids, 1);
       const load = loadLoop(router);
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const started = await server.call('POST', '/launches', { body: { modelType: TYPE, candidate: `${TYPE}:v2`, executor: 'local', stepShare: 0.5, peakQps: 100 } });
+      // No peak given: the demand is what the router has seen of the type.
+      const started = await server.call('POST', '/launches', { body: { modelType: TYPE, candidate: `${TYPE}:v2`, executor: 'local', stepShare: 0.5 } });
       assert.equal(started.status, 201, JSON.stringify(started.body));
       const done = await until(server, started.body.id, ['completed', 'rolled_back', 'failed']);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const tally = await load.stop();
       assert.equal(done.phase, 'completed', done.outcome);
+      assert.match(done.estimate.demandSource, /router/);
+      assert.ok(done.estimate.peakQps > 0);
       assert.equal(tally.failed, 0, JSON.stringify(tally.failures.slice(0, 5)));
       assert.ok((tally.byModel.get(`${TYPE}:v1`) ?? 0) > 0 && (tally.byModel.get(`${TYPE}:v2`) ?? 0) > 0, `both served: ${JSON.stringify([...tally.byModel])}`);
       // The gates judged real traffic.

@@ -45,7 +45,7 @@ export interface LaunchEngineDeps {
   logger: Logger;
   /** How long replicas may take to become ready before the launch gives up on them. Default 120 s. */
   readyTimeoutMs?: number;
-  /** Runs before each tick (e.g. refreshing what a simulated fleet reads of the registry). */
+  /** Runs before the engine acts (e.g. refreshing what a simulated fleet reads of the registry). */
   beforeTick?: () => Promise<void>;
   /** How far back the router's traffic is read for the type's peak demand. Default 7 days. */
   demandLookbackMs?: number;
@@ -118,6 +118,7 @@ export class LaunchEngine {
   }
 
   private async advanceNow(id: string): Promise<void> {
+    await this.deps.beforeTick?.();
     for (let moves = 0; moves < MAX_MOVES_PER_ADVANCE; moves++) {
       const launch = await this.deps.store.get(id);
       if (!launch || isTerminal(launch.phase) || launch.phase === 'paused' || launch.phase === 'awaiting_approval') return;
