@@ -44,15 +44,23 @@ forEachDatabase((db) => {
     }
 
     it('measures the replica, and writes its capacity with where it came from', async () => {
-      const started = await server.call('POST', `/models/${encodeURIComponent(MODEL)}/capacity/estimate`, {
-        body: { target: target.url, recordingId, p99Ms: 200, maxErrorRate: 0.01, stepDurationMs: 400, warmupMs: 200, tolerance: 0.25, unitCost: 25 },
-      });
-      assert.equal(started.status, 202, JSON.stringify(started.body));
-      assert.equal(started.headers.get('location'), `/api/v1/capacity/estimates/${started.body.id}`);
-      assert.equal(started.body.status, 'running');
-      const job = await finished(started.body.id);
+      let started: { status: number; body: any; headers: Headers } | undefined;
+      let job: any;
+      // On a machine busy with other test files the generator can fall behind its schedule; the run then
+      // says so (generator_bound), which is right, and is tried once more rather than judged.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        started = await server.call('POST', `/models/${encodeURIComponent(MODEL)}/capacity/estimate`, {
+          body: { target: target.url, recordingId, p99Ms: 200, maxErrorRate: 0.01, stepDurationMs: 600, warmupMs: 300, tolerance: 0.25, unitCost: 25 },
+        });
+        assert.equal(started.status, 202, JSON.stringify(started.body));
+        assert.equal(started.headers.get('location'), `/api/v1/capacity/estimates/${started.body.id}`);
+        assert.equal(started.body.status, 'running');
+        job = await finished(started.body.id);
+        if (job.result?.verdict !== 'generator_bound') break;
+      }
       assert.equal(job.status, 'succeeded', JSON.stringify(job.error ?? job.result?.reason));
       const { result } = job;
+      assert.ok(result.maxQps !== null, `${result.verdict}: ${result.reason}`);
       // The API path is checked for wiring; the estimate's accuracy is the load generator's own test.
       assert.ok(result.maxQps > 0 && result.maxQps <= target.capacityQps * 1.2, `maxQps ${result.maxQps} vs ${target.capacityQps}`);
       assert.ok(result.steps.length >= 3);
@@ -65,7 +73,7 @@ forEachDatabase((db) => {
         assert.match(job.change.reason, /capacity measured: .* QPS per replica/);
       }
       const list = (await server.call('GET', `/models/${encodeURIComponent(MODEL)}/capacity/estimates`)).body.items;
-      assert.equal(list[0].id, started.body.id);
+      assert.equal(list[0].id, started!.body.id);
     });
 
     it('fails a run against an unreachable target and says why', async () => {

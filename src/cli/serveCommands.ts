@@ -88,9 +88,17 @@ export function registerServeCommands(program: Command): void {
     .option('--data-dir <dir>', 'where the admin token file goes (default: beside the SQLite file, else ./.modelfleet)')
     .option('--stability-config <file>', 'YAML or JSON: SLO objectives per tier, business hours, notifiers, lateness, retention')
     .option('--router-port <port>', "also run the router in this process on this port (POST /rank/{modelType} to the local executor's replicas)")
-    .action(async (options: { db: string; host: string; port: string; dataDir?: string; stabilityConfig?: string; routerPort?: string }) => {
+    .option('--kubernetes-config <file>', 'YAML or JSON: API server, token and CA files, namespace, image and Gateway for launches on the kubernetes executor')
+    .action(async (options: { db: string; host: string; port: string; dataDir?: string; stabilityConfig?: string; routerPort?: string; kubernetesConfig?: string }) => {
       const stability = options.stabilityConfig ? loadStabilityConfig(options.stabilityConfig) : undefined;
-      const fleet = await (await serverStack()).createModelfleet({ db: options.db, adminToken: process.env['MODELFLEET_ADMIN_TOKEN'], ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...(stability ? { stability } : {}) });
+      const kubernetes = options.kubernetesConfig ? (await import('../serving/kubernetesConfig.js')).loadKubernetesConfig(options.kubernetesConfig) : undefined;
+      const fleet = await (await serverStack()).createModelfleet({
+        db: options.db,
+        adminToken: process.env['MODELFLEET_ADMIN_TOKEN'],
+        ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+        ...(stability ? { stability } : {}),
+        ...(kubernetes ? { launch: { kubernetes } } : {}),
+      });
       const server = await listenWithFallback(fleet, options.host, portOf(options.port), false);
       fleet.monitor.start();
       const router = options.routerPort !== undefined ? await (await serverStack()).startRouter(fleet, { host: options.host, port: portOf(options.routerPort) }) : null;
