@@ -11,6 +11,8 @@ import { kyselyRegistryStore } from './store/registryRepository.js';
 import { kyselyTokenRepository } from './store/tokenRepository.js';
 import { Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client';
 import { IngestMetrics } from './monitoring/ingestMetrics.js';
+import { StabilityMetrics } from './monitoring/stabilityMetrics.js';
+import { LaunchMetrics } from './monitoring/launchMetrics.js';
 import { DEFAULT_INGEST_OPTIONS, IngestionService, type IngestOptions } from './stability/ingestion.js';
 import { RegistrySnapshotSource } from './stability/registrySnapshot.js';
 import { kyselyStabilityStore } from './store/stabilityRepository.js';
@@ -43,6 +45,8 @@ import { Router } from './serving/router.js';
 import { RegistryAllocationSource } from './serving/allocationSource.js';
 import { RouterTraffic } from './serving/routerTraffic.js';
 import { TrafficSampler } from './serving/trafficSampler.js';
+import { MonitoringBundleService } from './monitoring/generate/monitoringBundle.js';
+import type { ReceiverName } from './monitoring/generate/alertmanagerConfig.js';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 
@@ -57,6 +61,8 @@ export interface ModelfleetOptions {
   /** Stability and alerting settings (objectives, business hours, notifiers, retention); defaults when omitted. */
   stability?: z.input<typeof StabilityConfigSchema>;
   launch?: LaunchOptions;
+  /** Webhook URLs of the generated Alertmanager config's receivers; left out: placeholders (docs/monitoring.md). */
+  monitoring?: { receivers?: Partial<Record<ReceiverName, readonly string[]>> };
 }
 
 /** How launches run on this server. */
@@ -95,6 +101,8 @@ export interface Modelfleet {
   ingestion: IngestionService;
   metrics: MetricsRegistry;
   ingestMetrics: IngestMetrics;
+  /** Prediction-quality counters, thresholds and verdicts on `metrics`. */
+  stabilityMetrics: StabilityMetrics;
   stability: StabilityService;
   alerts: AlertStore;
   monitor: StabilityMonitor;
@@ -106,6 +114,8 @@ export interface Modelfleet {
   quotas: QuotaService;
   launches: LaunchService;
   launchEngine: LaunchEngine;
+  /** Prometheus rules, Alertmanager config and Grafana dashboards generated from the registry, and coverage. */
+  monitoring: MonitoringBundleService;
   executors: Partial<Record<ExecutorKind, Executor>>;
   /** Set when this start issued a new admin token: print it once. */
   issuedAdminToken: { token: string; file: string } | null;
@@ -217,6 +227,16 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
   const metrics = new MetricsRegistry();
   collectDefaultMetrics({ register: metrics, prefix: 'modelfleet_' });
   const ingestMetrics = new IngestMetrics(metrics);
+  const monitoring = new MonitoringBundleService(snapshots, {
+    baseUrl: stabilityConfig.baseUrl ?? 'http://127.0.0.1:8080',
+    objectives: stabilityConfig.objectives,
+    businessHours: stabilityConfig.businessHours,
+    receivers: { ...stabilityConfig.alertmanagerReceivers, ...options.monitoring?.receivers },
+  });
+  const stabilityMetrics = new StabilityMetrics(metrics, snapshots, clock);
+  ingestion.onCommitted((buckets) => stabilityMetrics.recordCommitted(buckets));
+  monitor.onEvaluated((evaluations, at) => stabilityMetrics.recordEvaluations(evaluations, at));
+  new LaunchMetrics(metrics, launches);
   return {
     database,
     registry,
@@ -229,6 +249,7 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
     ingestion,
     metrics,
     ingestMetrics,
+    stabilityMetrics,
     stability,
     alerts,
     monitor,
@@ -239,6 +260,7 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
     quotas,
     launches,
     launchEngine,
+    monitoring,
     executors,
     issuedAdminToken: boot.token ? { token: boot.token, file: boot.file! } : null,
     close: async () => {
@@ -260,7 +282,7 @@ export interface RunningServer {
 
 /** Serves the API of a wired modelfleet on host:port (port 0 picks a free one). */
 export async function listen(fleet: Modelfleet, options: { host?: string; port?: number } = {}): Promise<RunningServer> {
-  const app = createApi({ registry: fleet.registry, tokens: fleet.tokens, logger: fleet.logger, ingestion: fleet.ingestion, ingestMetrics: fleet.ingestMetrics, metrics: fleet.metrics, stability: fleet.stability, alerts: fleet.alerts, recordings: fleet.recordings, capacity: fleet.capacity, estimates: fleet.estimates, quotas: fleet.quotas, launches: fleet.launches });
+  const app = createApi({ registry: fleet.registry, tokens: fleet.tokens, logger: fleet.logger, ingestion: fleet.ingestion, ingestMetrics: fleet.ingestMetrics, metrics: fleet.metrics, stability: fleet.stability, alerts: fleet.alerts, recordings: fleet.recordings, capacity: fleet.capacity, estimates: fleet.estimates, quotas: fleet.quotas, launches: fleet.launches, monitoring: fleet.monitoring });
   const host = options.host ?? '127.0.0.1';
   const server: ServerType = await new Promise((resolveServer, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host }, () => resolveServer(s));
@@ -268,7 +290,10 @@ export async function listen(fleet: Modelfleet, options: { host?: string; port?:
   });
   const port = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-  if (!fleet.stabilityConfig.baseUrl) fleet.monitor.useBaseUrl(`http://${shownHost}:${port}`);
+  if (!fleet.stabilityConfig.baseUrl) {
+    fleet.monitor.useBaseUrl(`http://${shownHost}:${port}`);
+    fleet.monitoring.useBaseUrl(`http://${shownHost}:${port}`);
+  }
   return {
     url: `http://${shownHost}:${port}`,
     port,

@@ -21,6 +21,16 @@ export const StabilityConfigSchema = z
     notifiers: NotifiersConfigSchema.default([]),
     latenessMinutes: z.number().int().min(1).max(24 * 60).default(60).describe('events older than this are rejected'),
     maxCatchUpMinutes: z.number().int().min(1).max(24 * 60).default(60).describe('after downtime, evaluate at most this many missed minutes (the newest)'),
+    alertmanagerReceivers: z
+      .object({
+        page: z.array(z.url()).optional(),
+        'business-hours-page': z.array(z.url()).optional(),
+        ticket: z.array(z.url()).optional(),
+        'heads-up': z.array(z.url()).optional(),
+      })
+      .strict()
+      .default({})
+      .describe("webhook URLs of the generated Alertmanager config's receivers (GET /api/v1/monitoring/files/alertmanager/alertmanager.yml); left out: placeholders"),
     retention: z
       .object({
         minuteBucketsDays: Days.default(2),

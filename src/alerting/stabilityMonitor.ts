@@ -57,6 +57,7 @@ export class StabilityMonitor {
   private running: Promise<unknown> | null = null;
   /** Who this process is when several servers share a database; only the lease holder evaluates. */
   private readonly holder = `${process.pid}-${randomUUID()}`;
+  private readonly evaluatedListeners = new Set<(evaluations: readonly ModelEvaluation[], at: number) => void>();
 
   constructor(
     private readonly store: StabilityStore,
@@ -78,6 +79,15 @@ export class StabilityMonitor {
         .finally(() => (this.running = null));
     }, intervalMs);
     this.timer.unref();
+  }
+
+  /**
+   * Calls `listener` after each tick that evaluated, with the evaluations of the newest minute (every
+   * monitored model's) and that minute. Only the lease holder evaluates, so only it calls listeners.
+   */
+  onEvaluated(listener: (evaluations: readonly ModelEvaluation[], at: number) => void): () => void {
+    this.evaluatedListeners.add(listener);
+    return () => this.evaluatedListeners.delete(listener);
   }
 
   /** Points alert links at the address the server is reachable on, when the config names none. */
@@ -109,6 +119,8 @@ export class StabilityMonitor {
       result.evaluatedMinutes.push(at);
       result.evaluations = evaluations;
     }
+    const newest = result.evaluatedMinutes.at(-1);
+    if (newest !== undefined) for (const listener of this.evaluatedListeners) listener(result.evaluations, newest);
 
     const desired: DesiredAlert[] = [];
     const settings = this.options.alerts;

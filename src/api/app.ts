@@ -26,6 +26,8 @@ import type { QuotaService } from '../launch/quotaService.js';
 import { registerQuotaRoutes } from './routes/quotas.js';
 import type { LaunchService } from '../launch/launchService.js';
 import { registerLaunchRoutes } from './routes/launches.js';
+import type { MonitoringBundleService } from '../monitoring/generate/monitoringBundle.js';
+import { registerMonitoringRoutes } from './routes/monitoring.js';
 
 export interface ApiServices {
   registry: RegistryService;
@@ -41,6 +43,7 @@ export interface ApiServices {
   estimates: CapacityEstimateJobs;
   quotas: QuotaService;
   launches: LaunchService;
+  monitoring: MonitoringBundleService;
 }
 
 /** The HTTP API: web-standard Request/Response, so tests can call `app.fetch` or a real server alike. */
@@ -83,5 +86,6 @@ export function createApi(services: ApiServices): Hono<AppEnv> {
   registerCapacityRoutes(routes, services.recordings, services.capacity, services.estimates);
   registerQuotaRoutes(routes, services.quotas);
   registerLaunchRoutes(routes, services.launches);
+  registerMonitoringRoutes(routes, services.monitoring);
   return app;
 }

@@ -13,6 +13,7 @@ import { registerStabilityCommands } from './stabilityCommands.js';
 import { registerRecordingCommands } from './recordingCommands.js';
 import { registerLaunchCommands } from './launchCommands.js';
 import { registerQuotaCommands } from './quotaCommands.js';
+import { registerMonitoringCommands } from './monitoringCommands.js';
 import { DomainError } from '../core/errors.js';
 
 export function buildProgram(): Command {
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerCapacityCommands(program);
   registerLaunchCommands(program);
   registerQuotaCommands(program);
+  registerMonitoringCommands(program);
   return program;
 }
 

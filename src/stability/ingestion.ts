@@ -3,7 +3,7 @@ import { conflict, invalidInput } from '../core/errors.js';
 import type { Actor } from '../registry/actor.js';
 import type { Clock } from '../registry/registryService.js';
 import { Accumulator } from './accumulator.js';
-import { EventBatch, HOUR_MS, type RejectReason } from './eventBatch.js';
+import { EventBatch, HOUR_MS, type BucketSums, type RejectReason } from './eventBatch.js';
 import type { RegistrySnapshotSource } from './registrySnapshot.js';
 import type { BucketRow, StabilityStore } from './stabilityStore.js';
 
@@ -43,12 +43,23 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
  * transaction together with the request's idempotency record, so a retried request counts once.
  */
 export class IngestionService {
+  private readonly committedListeners = new Set<(buckets: readonly BucketSums[]) => void>();
+
   constructor(
     private readonly store: StabilityStore,
     private readonly snapshots: RegistrySnapshotSource,
     private readonly clock: Clock,
     private readonly options: IngestOptions = DEFAULT_INGEST_OPTIONS,
   ) {}
+
+  /**
+   * Calls `listener` with the per-(model, task, minute) sums of every batch this process commits, once
+   * per batch: never for a replayed Idempotency-Key or a batch whose write failed. Returns the unsubscribe.
+   */
+  onCommitted(listener: (buckets: readonly BucketSums[]) => void): () => void {
+    this.committedListeners.add(listener);
+    return () => this.committedListeners.delete(listener);
+  }
 
   async ingest(actor: Actor, body: IngestBody, idempotencyKey: string | null): Promise<IngestResult> {
     if (idempotencyKey !== null && !KEY_PATTERN.test(idempotencyKey)) {
@@ -68,14 +79,23 @@ export class IngestionService {
     const answer = batch.summary();
     const response = JSON.stringify(answer);
     const bodyHash = createHash('sha256').update(body.bytes).digest('base64url');
+    const buckets = [...batch.buckets.values()];
     const result = await this.store.ingest({
-      minuteBuckets: [...batch.buckets.values()].map((b) => ({ modelId: b.modelId, task: b.task, start: b.minute, sums: b.acc.snapshot() })),
+      minuteBuckets: buckets.map((b) => ({ modelId: b.modelId, task: b.task, start: b.minute, sums: b.acc.snapshot() })),
       hourBuckets: hourly(batch),
       idempotency: idempotencyKey === null ? null : { actor: actor.name, key: idempotencyKey, bodyHash, response, receivedAt: now },
     });
     if (result.outcome === 'replayed') return { answer: JSON.parse(result.response) as IngestAnswer, replayed: true, rejectedBy: {} };
     if (result.outcome === 'key_reused') {
       throw conflict(`Idempotency-Key '${idempotencyKey}' was already used by token '${actor.name}' for a different body: use a new key for each new batch, and the same key only to retry the same batch`);
+    }
+    // The sums are stored: a listener's failure must not fail the request, or its retry would be a replay.
+    for (const listener of this.committedListeners) {
+      try {
+        listener(buckets);
+      } catch {
+        // Listeners only count (metrics); the events are already stored.
+      }
     }
     return { answer, replayed: false, rejectedBy: nonZero(batch.rejectedBy) };
   }
