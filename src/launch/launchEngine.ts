@@ -100,14 +100,14 @@ export class LaunchEngine {
   async tick(): Promise<void> {
     await this.deps.beforeTick?.();
     const active = await this.deps.store.list({ active: true, limit: 10_000 });
-    await Promise.allSettled(active.map((l) => this.advance(l.id)));
+    await Promise.allSettled(active.map((l) => this.advance(l.id, true)));
   }
 
-  /** Advances one launch as far as it can go now (until it waits for time, readiness or a person). */
-  advance(id: string): Promise<void> {
+  /** Advances one launch as far as it can go now (until it waits for time, readiness or a person); `refreshed`: the caller already ran `beforeTick`. */
+  advance(id: string, refreshed = false): Promise<void> {
     const current = this.running.get(id);
     if (current) return current;
-    const run = this.advanceNow(id).finally(() => this.running.delete(id));
+    const run = this.advanceNow(id, refreshed).finally(() => this.running.delete(id));
     this.running.set(id, run);
     return run;
   }
@@ -117,8 +117,9 @@ export class LaunchEngine {
     await this.running.get(id)?.catch(() => {});
   }
 
-  private async advanceNow(id: string): Promise<void> {
-    await this.deps.beforeTick?.();
+  private async advanceNow(id: string, refreshed: boolean): Promise<void> {
+    // A tick refreshes once for all its launches; a launch advanced on its own (just started or acted on) refreshes here.
+    if (!refreshed) await this.deps.beforeTick?.();
     for (let moves = 0; moves < MAX_MOVES_PER_ADVANCE; moves++) {
       const launch = await this.deps.store.get(id);
       if (!launch || isTerminal(launch.phase) || launch.phase === 'paused' || launch.phase === 'awaiting_approval') return;
