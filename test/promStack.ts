@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { freePort } from '../src/serving/replicaProcess.js';
 
 /**
  * The real Prometheus and Alertmanager for end-to-end tests: Debian's binaries (CI installs them),
@@ -21,18 +21,6 @@ export const PROMTOOL_BIN = findBinary(['promtool'], 'MODELFLEET_PROMTOOL_BIN');
 export const ALERTMANAGER_BIN = findBinary(['prometheus-alertmanager', 'alertmanager'], 'MODELFLEET_ALERTMANAGER_BIN');
 export const AMTOOL_BIN = findBinary(['amtool'], 'MODELFLEET_AMTOOL_BIN');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 export interface RunningBinary {
   url: string;
   dir: string;
@@ -41,7 +29,7 @@ export interface RunningBinary {
 }
 
 async function startBinary(binary: string, args: (port: number, dir: string) => string[], dir: string, ready: string): Promise<RunningBinary> {
-  const port = await freePort();
+  const port = await freePort('127.0.0.1');
   const child: ChildProcess = spawn(binary, args(port, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (c: Buffer) => (output = (output + c.toString('utf8')).slice(-20_000));

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ModelCost } from '../capacity/capacityService.js';
 import { ApiClient } from './client.js';
+import { numberOption } from './optionValues.js';
 import { printJson, printTable } from './output.js';
 import { clientOptions, withServerOptions } from './serverOptions.js';
 
@@ -21,16 +22,11 @@ export function registerCapacityCostCommand(group: Command): void {
       .option('--reason <text>', 'with --write: why, recorded in history')
       .option('--json', 'print JSON'),
   ).action(async (model: string, options: Record<string, unknown>) => {
-    const number = (flag: string, value: unknown) => {
-      const n = Number(value);
-      if (!Number.isFinite(n)) throw new Error(`${flag} '${String(value)}' is not a number`);
-      return n;
-    };
     const body = {
-      peakQps: number('--peak-qps', options['peakQps']),
-      headroom: number('--headroom', options['headroom']),
-      minReplicas: number('--min-replicas', options['minReplicas']),
-      ...(options['unitCost'] !== undefined ? { unitCost: number('--unit-cost', options['unitCost']) } : {}),
+      peakQps: numberOption('--peak-qps', options['peakQps']),
+      headroom: numberOption('--headroom', options['headroom']),
+      minReplicas: numberOption('--min-replicas', options['minReplicas']),
+      ...(options['unitCost'] !== undefined ? { unitCost: numberOption('--unit-cost', options['unitCost']) } : {}),
       write: Boolean(options['write']),
     };
     const client = new ApiClient(clientOptions(options));

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Launch, LaunchEvent } from '../launch/launch.js';
 import { isTerminal, LaunchAction } from '../launch/launchPhase.js';
 import { ApiClient } from './client.js';
+import { numberOption } from './optionValues.js';
 import { printJson, printTable } from './output.js';
 import { clientOptions, withServerOptions } from './serverOptions.js';
 
@@ -78,18 +79,13 @@ export function registerLaunchCommands(program: Command): void {
       .option('--follow', 'show the steps as they happen, until the launch ends or waits for approval')
       .option('--json', 'print JSON'),
   ).action(async (options: Record<string, unknown>) => {
-    const number = (flag: string, value: unknown) => {
-      const n = Number(value);
-      if (!Number.isFinite(n)) throw new Error(`${flag} '${String(value)}' is not a number`);
-      return n;
-    };
     const body = {
       modelType: String(options['modelType']),
       candidate: String(options['candidate']),
       executor: String(options['executor']),
-      stepShare: number('--step', options['step']),
-      ...(options['bake'] !== undefined ? { bakeSeconds: number('--bake', options['bake']) } : {}),
-      ...(options['peakQps'] !== undefined ? { peakQps: number('--peak-qps', options['peakQps']) } : {}),
+      stepShare: numberOption('--step', options['step']),
+      ...(options['bake'] !== undefined ? { bakeSeconds: numberOption('--bake', options['bake']) } : {}),
+      ...(options['peakQps'] !== undefined ? { peakQps: numberOption('--peak-qps', options['peakQps']) } : {}),
       ...(options['expectedGain'] ? { expectedGain: String(options['expectedGain']) } : {}),
       ...(options['holdout'] ? { retireBaseline: 'holdout' } : {}),
       ...(options['reason'] ? { reason: String(options['reason']) } : {}),

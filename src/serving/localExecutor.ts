@@ -99,6 +99,12 @@ interface Health {
  * `recover()` adopts them on the next start (call it before the first `apply`, or the recorded slots
  * would come on top of the new ones).
  */
+/** A replica slot as it starts (or is found again after a restart): not yet checked, nothing failed. */
+function startingReplica(fields: Pick<Replica, 'id' | 'modelId' | 'modelType' | 'slot' | 'endpoint' | 'port' | 'pid' | 'restarts'>): Replica {
+  const now = Date.now();
+  return { ...fields, state: 'starting', child: null, generation: 0, startedAt: now, unreadySince: now, failedChecks: 0, failures: 0, restartAt: 0, lastError: null };
+}
+
 export class LocalExecutor implements Executor, ReplicaDirectory {
   readonly kind = 'local' as const;
   private readonly store: ReplicaStore;
@@ -200,26 +206,7 @@ export class LocalExecutor implements Executor, ReplicaDirectory {
         const slot = typeof record.doc['slot'] === 'number' ? record.doc['slot'] : deployment.nextSlot;
         deployment.nextSlot = Math.max(deployment.nextSlot, slot + 1);
         const port = record.endpoint ? Number(new URL(record.endpoint).port) : null;
-        const now = Date.now();
-        const replica: Replica = {
-          id: record.id,
-          modelId: record.modelId,
-          modelType: record.modelType,
-          slot,
-          endpoint: record.endpoint,
-          port,
-          pid: record.pid,
-          state: 'starting',
-          child: null,
-          generation: 0,
-          startedAt: now,
-          unreadySince: now,
-          failedChecks: 0,
-          restarts: typeof record.doc['restarts'] === 'number' ? record.doc['restarts'] : 0,
-          failures: 0,
-          restartAt: 0,
-          lastError: null,
-        };
+        const replica = startingReplica({ id: record.id, modelId: record.modelId, modelType: record.modelType, slot, endpoint: record.endpoint, port, pid: record.pid, restarts: typeof record.doc['restarts'] === 'number' ? record.doc['restarts'] : 0 });
         deployment.replicas.set(replica.id, replica);
 
         const health = record.endpoint ? await probeHealth(record.endpoint, this.probeTimeoutMs()) : null;
@@ -283,26 +270,7 @@ export class LocalExecutor implements Executor, ReplicaDirectory {
 
   private async addReplica(deployment: Deployment): Promise<void> {
     const slot = deployment.nextSlot++;
-    const now = Date.now();
-    const replica: Replica = {
-      id: `${fileSafe(deployment.modelId)}-${slot}-${randomBytes(3).toString('hex')}`,
-      modelId: deployment.modelId,
-      modelType: deployment.modelType,
-      slot,
-      endpoint: null,
-      port: null,
-      pid: null,
-      state: 'starting',
-      child: null,
-      generation: 0,
-      startedAt: now,
-      unreadySince: now,
-      failedChecks: 0,
-      restarts: 0,
-      failures: 0,
-      restartAt: 0,
-      lastError: null,
-    };
+    const replica = startingReplica({ id: `${fileSafe(deployment.modelId)}-${slot}-${randomBytes(3).toString('hex')}`, modelId: deployment.modelId, modelType: deployment.modelType, slot, endpoint: null, port: null, pid: null, restarts: 0 });
     replica.port = await freePort(this.host);
     replica.endpoint = urlOf(this.host, replica.port);
     // The row exists before the process does: a server that dies right after spawning still finds it.
