@@ -264,6 +264,20 @@ forEachDatabase((db) => {
       await patch(f, '/teams/feed-ranking', { launchPolicy: 'auto_within_quota' });
     });
 
+    it('two launches of one type started at the same moment: exactly one is accepted', async () => {
+      await seed(f.server, { modelTypes: launchable('ig_feed_race_mtml', 'feed-ranking'), models: [...models('ig_feed_race_mtml'), sample.model('ig_feed_race_mtml:v3', { role: 'candidate', trafficShare: 0, capacity: { maxQpsPerReplica: 130, replicas: 0, unitCost: 1 } })] });
+      const answers = await Promise.all(
+        ['ig_feed_race_mtml:v2', 'ig_feed_race_mtml:v3', 'ig_feed_race_mtml:v2', 'ig_feed_race_mtml:v3'].map((candidate) =>
+          f.server.call('POST', '/launches', { body: { modelType: 'ig_feed_race_mtml', candidate, executor: 'simulated', peakQps: 300 } }),
+        ),
+      );
+      assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409, 409, 409], JSON.stringify(answers.map((a) => a.body?.error?.message ?? a.body?.id)));
+      const active = (await f.server.call('GET', '/launches?modelType=ig_feed_race_mtml&active=true')).body.items;
+      assert.equal(active.length, 1);
+      assert.equal((await f.server.call('POST', `/launches/${active[0].id}/abort`, {})).status, 200);
+      await runUntilDone(f, active[0].id);
+    });
+
     it('rejects bad requests with the field and a fix', async () => {
       const wrongType = await f.server.call('POST', '/launches', { body: { modelType: 'ig_feed_main_mtml', candidate: 'ig_reels_main_mtml:v3', executor: 'simulated' } });
       assert.equal(wrongType.status, 400);
@@ -274,6 +288,17 @@ forEachDatabase((db) => {
       const unknown = await f.server.call('POST', '/launches', { body: { modelType: 'ig_feed_main_mtml', candidate: 'ig_feed_main_mtml:v2', executor: 'simulated', stepShare: 2 } });
       assert.equal(unknown.status, 400);
       assert.equal(unknown.body.error.details[0].path, 'stepShare');
+      const malformed = await f.server.call('POST', '/launches', { raw: '{"modelType": ', contentType: 'application/json' });
+      assert.equal(malformed.status, 400);
+      const unknownField = await f.server.call('POST', '/launches', { body: { modelType: 'ig_feed_main_mtml', candidate: 'ig_feed_main_mtml:v2', stepshare: 0.5 } });
+      assert.equal(unknownField.status, 400);
+      assert.match(unknownField.body.error.message, /stepShare/);
+      const oversized = await f.server.call('POST', '/launches', { raw: JSON.stringify({ modelType: 'x', candidate: 'y', reason: 'z'.repeat(2 * 1024 * 1024) }), contentType: 'application/json' });
+      assert.equal(oversized.status, 413);
+      const noSuchLaunch = await f.server.call('POST', '/launches/launch-nope/approve', {});
+      assert.equal(noSuchLaunch.status, 404);
+      const badAction = await f.server.call('POST', '/launches/launch-nope/explode', {});
+      assert.ok(badAction.status === 400 || badAction.status === 404, `${badAction.status}`);
       const viewer = await f.server.token('viewer', 'viewer');
       const denied = await f.server.call('POST', '/launches', { token: viewer, body: { modelType: 'ig_feed_main_mtml', candidate: 'ig_feed_main_mtml:v2' } });
       assert.equal(denied.status, 403);
