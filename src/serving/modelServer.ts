@@ -5,6 +5,7 @@ import { DomainError, invalidInput, type ErrorDetail } from '../core/errors.js';
 import { checkFaults, failureSchedule, type ModelServerFaults } from './faultInjection.js';
 import { generateArtifact, loadArtifact, parameterCount, type ArtifactSize, type ModelArtifact } from './modelArtifact.js';
 import { parsePredictRequest, Scorer } from './scorer.js';
+import { readBoundedBody } from './boundedBody.js';
 
 /**
  * The model server: `POST /predict`, `GET /healthz`, `GET /metrics` over node:http. No framework:
@@ -113,46 +114,42 @@ export function createModelServerHandler(scorer: Scorer, options: ModelServerHan
   const injectFailure = errorRate > 0 ? failureSchedule(errorRate) : () => false;
 
   const predict = (req: IncomingMessage, res: ServerResponse) => {
-    const declared = Number(req.headers['content-length']);
-    if (declared > MAX_PREDICT_BODY_BYTES) {
-      // Answer before reading: the connection closes, so the unread body cannot be mistaken for a next request.
-      sendError(res, 'payload_too_large', `the body is ${declared} bytes; at most ${MAX_PREDICT_BODY_BYTES} (4 MiB): send fewer candidates per request`, [], { connection: 'close' });
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      if (tooLarge) return;
-      size += chunk.length;
-      if (size <= MAX_PREDICT_BODY_BYTES) chunks.push(chunk);
-      else {
-        tooLarge = true;
-        chunks.length = 0;
-        sendError(res, 'payload_too_large', `the body is more than ${MAX_PREDICT_BODY_BYTES} bytes (4 MiB): send fewer candidates per request`, [], { connection: 'close' });
-      }
-    });
-    req.on('end', () => {
-      if (tooLarge) return;
-      const started = performance.now();
-      if (extraLatencyMs > 0) setTimeout(() => respond(started), extraLatencyMs);
-      else respond(started);
-    });
+    let body: Buffer = Buffer.alloc(0);
+    readBoundedBody(
+      req,
+      MAX_PREDICT_BODY_BYTES,
+      (received) => {
+        body = received;
+        const started = performance.now();
+        if (extraLatencyMs > 0) setTimeout(() => respond(started), extraLatencyMs);
+        else respond(started);
+      },
+      (declared) =>
+        sendError(
+          res,
+          'payload_too_large',
+          declared === null
+            ? `the body is more than ${MAX_PREDICT_BODY_BYTES} bytes (4 MiB): send fewer candidates per request`
+            : `the body is ${declared} bytes; at most ${MAX_PREDICT_BODY_BYTES} (4 MiB): send fewer candidates per request`,
+          [],
+          { connection: 'close' },
+        ),
+    );
     const respond = (started: number) => {
       if (injectFailure()) {
         sendError(res, 'internal', `injected failure: this model server runs with --error-rate ${errorRate} to rehearse a failing model`);
         return;
       }
-      let body: unknown;
+      let parsed: unknown;
       try {
-        body = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
+        parsed = JSON.parse(body.toString('utf8'));
       } catch (error) {
-        const message = size === 0 ? 'the body is empty: send a JSON predict request ({"user": {...}, "candidates": [...]})' : `the body is not valid JSON: ${(error as Error).message}`;
+        const message = body.length === 0 ? 'the body is empty: send a JSON predict request ({"user": {...}, "candidates": [...]})' : `the body is not valid JSON: ${(error as Error).message}`;
         sendError(res, 'invalid_input', message, [{ path: '(body)', message }]);
         return;
       }
       try {
-        const result = scorer.score(parsePredictRequest(body));
+        const result = scorer.score(parsePredictRequest(parsed));
         const answer: PredictResponse = { model: result.model, scores: result.scores, tookMs: Math.round((performance.now() - started) * 1000) / 1000 };
         send(res, 200, JSON.stringify(answer), 'application/json');
         metrics.candidates.inc(result.scores.length);

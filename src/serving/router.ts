@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { invalidInput } from '../core/errors.js';
 import { armAt, pickArm, type Allocation, type Arm } from './allocation.js';
+import { readBoundedBody } from './boundedBody.js';
 import type { AllocationSource, AllocationTable } from './allocationSource.js';
 import type { ReplicaDirectory } from './executor.js';
 import { urlOf } from './modelServer.js';
@@ -252,38 +253,21 @@ export class Router {
 
   private readBody(req: IncomingMessage, res: ServerResponse, modelType: string, started: number): void {
     const max = this.maxBodyBytes;
-    const tooLarge = (size: string) => {
-      this.count(this.typeLabel(modelType), '', 'rejected', started);
-      // The connection closes, so an unread rest of the body cannot be taken for the next request.
-      sendError(res, 'payload_too_large', `the body is ${size} bytes; the router takes at most ${max} (${max / 1024 / 1024} MiB): send fewer candidates per request`, { connection: 'close' });
-    };
-    const declared = Number(req.headers['content-length']);
-    if (declared > max) {
-      req.resume();
-      return tooLarge(String(declared));
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let refused = false;
-    req.on('data', (chunk: Buffer) => {
-      if (refused) return;
-      size += chunk.length;
-      if (size <= max) chunks.push(chunk);
-      else {
-        refused = true;
-        chunks.length = 0;
-        tooLarge(`more than ${max}`);
-      }
-    });
-    req.on('end', () => {
-      if (refused) return;
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      this.route(req, res, modelType, body, started).catch((error: Error) => {
-        this.log(`router: routing a request of ${modelType} failed: ${error?.stack ?? error}`);
-        if (!res.headersSent) sendError(res, 'internal', 'internal error in the router; its log has the details');
-        else res.destroy();
-      });
-    });
+    readBoundedBody(
+      req,
+      max,
+      (body) =>
+        this.route(req, res, modelType, body, started).catch((error: Error) => {
+          this.log(`router: routing a request of ${modelType} failed: ${error?.stack ?? error}`);
+          if (!res.headersSent) sendError(res, 'internal', 'internal error in the router; its log has the details');
+          else res.destroy();
+        }),
+      (declared) => {
+        this.count(this.typeLabel(modelType), '', 'rejected', started);
+        const size = declared === null ? `more than ${max}` : String(declared);
+        sendError(res, 'payload_too_large', `the body is ${size} bytes; the router takes at most ${max} (${max / 1024 / 1024} MiB): send fewer candidates per request`, { connection: 'close' });
+      },
+    );
     req.on('error', () => res.destroy());
   }
 
