@@ -202,7 +202,8 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
         return null;
       }
     },
-    beforeTick: () => trafficView.refresh(),
+    // Only the simulated fleet reads the registry through the view; without it there is nothing to refresh.
+    ...(executors.simulated ? { beforeTick: () => trafficView.refresh() } : {}),
     clock,
     logger,
     ...(launchOptions.readyTimeoutMs !== undefined ? { readyTimeoutMs: launchOptions.readyTimeoutMs } : {}),
