@@ -25,5 +25,6 @@ if (!process.env.MODELFLEET_TEST_POSTGRES_URL) {
   console.log('# MODELFLEET_TEST_POSTGRES_URL is unset: the PostgreSQL half of the suite is skipped (each such test says so)');
 }
 const extra = process.argv.slice(2);
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...extra, ...files], { stdio: 'inherit' });
+const reporters = ['--test-reporter=tap', '--test-reporter-destination=stdout', '--test-reporter=./scripts/failure-summary.mjs', '--test-reporter-destination=stderr'];
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...reporters, ...extra, ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);
