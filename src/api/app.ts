@@ -28,6 +28,7 @@ import type { LaunchService } from '../launch/launchService.js';
 import { registerLaunchRoutes } from './routes/launches.js';
 import type { MonitoringBundleService } from '../monitoring/generate/monitoringBundle.js';
 import { registerMonitoringRoutes } from './routes/monitoring.js';
+import { registerConsoleAssets } from './consoleAssets.js';
 
 export interface ApiServices {
   registry: RegistryService;
@@ -44,6 +45,8 @@ export interface ApiServices {
   quotas: QuotaService;
   launches: LaunchService;
   monitoring: MonitoringBundleService;
+  /** The built console served at `/`; default dist/web. */
+  consoleDir?: string;
 }
 
 /** The HTTP API: web-standard Request/Response, so tests can call `app.fetch` or a real server alike. */
@@ -87,5 +90,6 @@ export function createApi(services: ApiServices): Hono<AppEnv> {
   registerQuotaRoutes(routes, services.quotas);
   registerLaunchRoutes(routes, services.launches);
   registerMonitoringRoutes(routes, services.monitoring);
+  registerConsoleAssets(app, services.consoleDir);
   return app;
 }

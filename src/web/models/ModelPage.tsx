@@ -1,0 +1,7 @@
+export function ModelPage() {
+  return (
+    <section>
+      <h1>ModelPage</h1>
+    </section>
+  );
+}

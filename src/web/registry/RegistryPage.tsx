@@ -1,0 +1,7 @@
+export function RegistryPage() {
+  return (
+    <section>
+      <h1>RegistryPage</h1>
+    </section>
+  );
+}
