@@ -7,11 +7,13 @@ import { systemActor } from '../registry/actor.js';
 import { generateFleet } from '../sim/fleet.js';
 import { seedDemoActivity, seedFleet } from '../sim/seedFleet.js';
 import { DemoTraffic } from '../sim/demoTraffic.js';
+import { DemoLaunches } from '../sim/demoLaunches.js';
 import { DEFAULT_DATABASE_URL } from '../store/database.js';
 
-function stopOnSignal(server: RunningServer, fleet: Modelfleet, traffic: DemoTraffic | null = null, replica: { close(): Promise<void> } | null = null): void {
+function stopOnSignal(server: RunningServer, fleet: Modelfleet, traffic: DemoTraffic | null = null, replica: { close(): Promise<void> } | null = null, launches: DemoLaunches | null = null): void {
   const stop = async () => {
     process.stderr.write('\nshutting down...\n');
+    launches?.stop();
     await traffic?.stop();
     await replica?.close();
     await server.close();
@@ -42,7 +44,7 @@ async function startDemoTraffic(fleet: Modelfleet, url: string, token: string, m
  * A launch candidate served for real by the reference model server, and a recording of its type's
  * traffic (stored in the registry and written to a file), so a capacity estimate can be tried at once.
  */
-async function startDemoReplica(fleet: Modelfleet): Promise<{ model: string; url: string; file: string; requests: number; close(): Promise<void> } | null> {
+async function startDemoReplica(fleet: Modelfleet): Promise<{ model: string; url: string; file: string; requests: number; recordingId: string; close(): Promise<void> } | null> {
   const candidates = (await fleet.registry.listModels({ limit: 1000, role: 'candidate' })).items;
   const model = candidates[0];
   if (!model) return null;
@@ -53,8 +55,8 @@ async function startDemoReplica(fleet: Modelfleet): Promise<{ model: string; url
   const text = `${lines.join('\n')}\n`;
   const file = join(fleet.dataDir, 'demo-recording.ndjson');
   writeFileSync(file, text);
-  await fleet.recordings.import(systemActor, type.name, text, { name: 'demo' });
-  return { model: model.id, url: served.url, file, requests: lines.length, close: served.close };
+  const recording = await fleet.recordings.import(systemActor, type.name, text, { name: 'demo' });
+  return { model: model.id, url: served.url, file, requests: lines.length, recordingId: recording.id, close: served.close };
 }
 
 /** The server stack loads only when a command serves, so other commands start quickly. */
@@ -119,10 +121,18 @@ export function registerServeCommands(program: Command): void {
     .option('--seed <n>', 'seed of the synthetic fleet', '7')
     .option('--stability-config <file>', 'YAML or JSON: SLO objectives per tier, business hours, notifiers, lateness, retention')
     .option('--traffic-models <n>', 'how many models send simulated labeled predictions (0: none)', '60')
-    .action(async (options: { db: string; host: string; port: string; models: string; seed: string; stabilityConfig?: string; trafficModels: string }) => {
+    .option('--no-launches', 'start no launches on the simulated fleet')
+    .action(async (options: { db: string; host: string; port: string; models: string; seed: string; stabilityConfig?: string; trafficModels: string; launches: boolean }) => {
       const started = performance.now();
       const stability = options.stabilityConfig ? loadStabilityConfig(options.stabilityConfig) : undefined;
-      const fleet = await (await serverStack()).createModelfleet({ db: options.db, adminToken: process.env['MODELFLEET_ADMIN_TOKEN'], dataDir: '.modelfleet', ...(stability ? { stability } : {}) });
+      const fleet = await (await serverStack()).createModelfleet({
+        db: options.db,
+        adminToken: process.env['MODELFLEET_ADMIN_TOKEN'],
+        dataDir: '.modelfleet',
+        ...(stability ? { stability } : {}),
+        // Simulated replicas start in seconds, so a demo launch is watched end to end in a few minutes.
+        launch: { simulated: { startupMs: 8_000 } },
+      });
       const existing = await fleet.registry.store.listTeams({ limit: 1, cursor: null });
       if (!existing.items.length) {
         const synthetic = generateFleet({ models: Number(options.models), seed: Number(options.seed) });
@@ -139,12 +149,16 @@ export function registerServeCommands(program: Command): void {
       const traffic = await startDemoTraffic(fleet, server.url, token, Number(options.trafficModels));
       const replica = await startDemoReplica(fleet);
       fleet.monitor.start();
+      const launches = options.launches ? new DemoLaunches({ registry: fleet.registry, launches: fleet.launches, estimates: fleet.estimates, logger: fleet.logger }) : null;
+      await launches?.start(replica ? { model: replica.model, target: replica.url, recordingId: replica.recordingId } : null);
       const cli = `MODELFLEET_SERVER=${server.url} npx modelfleet`;
       process.stdout.write(
         [
           '',
           `modelfleet demo is serving ${server.url}`,
+          `  console: open ${server.url} and sign in with the admin token`,
           `  admin token: ${token}`,
+          ...(launches?.started.length ? [`  launches on the simulated fleet: ${launches.started.map((l) => `${l.candidate} (${l.phase.replace(/_/g, ' ')})`).join(', ')}; watch them at ${server.url}/launches`] : []),
           `  try: curl -H "Authorization: Bearer ${token}" "${server.url}/api/v1/models?surface=feed&criticality=TIER0&limit=5"`,
           `       ${cli} types list --criticality TIER0`,
           ...(traffic
@@ -158,12 +172,12 @@ export function registerServeCommands(program: Command): void {
             : []),
           ...(replica
             ? [
-                `  capacity: ${replica.model} is served for real at ${replica.url}; ${replica.requests} recorded requests of its type are in ${replica.file}:`,
-                `       ${cli} capacity estimate --target ${replica.url} --traffic ${replica.file} --p99-ms 100 --max-error-rate 0.001 --model ${replica.model}`,
+                launches
+                  ? `  capacity: ${replica.model} is served for real at ${replica.url}; the demo is measuring it now by replaying ${replica.requests} recorded requests (${replica.file}), then launches it on the simulated fleet: see ${server.url}/models/${encodeURIComponent(replica.model)}`
+                  : `  capacity: ${replica.model} is served for real at ${replica.url}; ${replica.requests} recorded requests of its type are in ${replica.file}:`,
+                `       ${cli} capacity estimate --target ${replica.url} --traffic ${replica.file} --p99-ms 100 --max-error-rate 0.001`,
                 `       ${cli} capacity cost ${replica.model} --peak-qps 2000`,
-                `  launch: once it has a capacity profile (the estimate above records one), launch it on the simulated fleet and watch the steps:`,
-                `       ${cli} launch start --model-type ${replica.model.split(':')[0]} --candidate ${replica.model} --executor simulated --peak-qps 2000 --follow`,
-                `       ${cli} quotas; ${cli} launch list`,
+                `       ${cli} launch list; ${cli} launch status <id> --follow; ${cli} quotas`,
               ]
             : []),
           `  API reference: ${server.url}/api/v1/openapi.json`,
@@ -171,6 +185,6 @@ export function registerServeCommands(program: Command): void {
           '',
         ].join('\n'),
       );
-      stopOnSignal(server, fleet, traffic, replica);
+      stopOnSignal(server, fleet, traffic, replica, launches);
     });
 }
