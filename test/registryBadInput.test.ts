@@ -419,10 +419,13 @@ forEachDatabase((db) => {
           const response = await untouched(() => server.call(method, path, method === 'GET' ? {} : { body: {} }));
           assertError(response, { status: 404, code: 'not_found', message: [new RegExp(`no route ${method}`), /openapi\.json/] });
         }
-        const outside = await fetch(`${server.url}/nope`);
-        assert.equal(outside.status, 404);
-        const body = (await outside.json()) as { error: { code: string } };
-        assert.equal(body.error.code, 'not_found');
+        // Outside /api/v1 too, except for GETs of page paths, which the console answers with its index.html.
+        for (const [method, path] of [['POST', '/nope'], ['GET', '/api/nope'], ['DELETE', '/models/x']] as const) {
+          const outside = await fetch(`${server.url}${path}`, { method });
+          assert.equal(outside.status, 404, `${method} ${path}`);
+          const body = (await outside.json()) as { error: { code: string } };
+          assert.equal(body.error.code, 'not_found');
+        }
       });
 
       test('a missing entry is a 404 that names it, for reads and writes', async () => {

@@ -5,10 +5,18 @@ import { parseOrThrow } from '../core/zodIssues.js';
 import { assertAdmin } from '../registry/access.js';
 import type { Actor } from '../registry/actor.js';
 import type { RegistryStore } from '../registry/registryStore.js';
+import type { Role } from '../registry/vocabulary.js';
 import type { TokenRepository } from '../store/tokenRepository.js';
 import { generateToken, hashToken, newTokenId, TOKEN_PREFIX, TokenInputSchema, type TokenInfo } from './tokens.js';
 
 const CACHE_MS = 5000;
+
+/** A member of a team as anyone signed in may see it: never the secret or its hash. */
+export interface TeamMember {
+  name: string;
+  role: Role;
+  createdAt: string;
+}
 
 /** Issues, checks and revokes bearer tokens. Only hashes are stored; a secret is shown once, when issued. */
 export class TokenService {
@@ -60,6 +68,17 @@ export class TokenService {
   async list(actor: Actor): Promise<TokenInfo[]> {
     assertAdmin(actor, 'listing tokens');
     return this.tokens.list();
+  }
+
+  /**
+   * The team's member tokens that are not revoked, by name. Any signed-in token may read them: only
+   * names, roles and issue times, which the team's page shows. Throws not_found for an unknown team.
+   */
+  async members(team: string): Promise<TeamMember[]> {
+    if (!(await this.registry.teams([team])).length) throw notFound(`team '${team}' does not exist`);
+    return (await this.tokens.list())
+      .filter((t) => t.role === 'member' && t.team === team && t.revokedAt === null)
+      .map((t) => ({ name: t.name, role: t.role, createdAt: t.createdAt }));
   }
 
   async revoke(actor: Actor, name: string): Promise<void> {

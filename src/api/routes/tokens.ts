@@ -6,8 +6,9 @@ import { readJson } from '../http.js';
 import type { ApiRoutes } from '../openapi.js';
 
 const TokenInfoSchema = z.object({ id: z.string(), name: z.string(), role: z.string(), team: z.string().nullable(), createdAt: z.string(), revokedAt: z.string().nullable() });
+const TeamMemberSchema = z.object({ name: z.string(), role: z.string(), createdAt: z.string() });
 
-/** Tokens are issued and revoked by admins; the secret is returned once, at issue. */
+/** Tokens are issued and revoked by admins; the secret is returned once, at issue. Anyone may see a team's member names. */
 export function registerTokenRoutes(routes: ApiRoutes, tokens: TokenService): void {
   routes.add(
     { method: 'get', path: '/tokens', summary: 'List tokens (admins); secrets are never shown', tag: 'auth', responses: { 200: { description: 'tokens', schema: z.object({ items: z.array(TokenInfoSchema) }) } } },
@@ -23,6 +24,17 @@ export function registerTokenRoutes(routes: ApiRoutes, tokens: TokenService): vo
       responses: { 201: { description: 'the token; its secret is shown only now', schema: z.object({ token: z.string(), info: TokenInfoSchema }) } },
     },
     async (c) => c.json(await tokens.issue(actorOf(c), await readJson(c)), 201),
+  );
+  routes.add(
+    {
+      method: 'get',
+      path: '/teams/{name}/members',
+      summary: "A team's members: its member tokens that are not revoked, by name (any token may read them; never secrets)",
+      tag: 'teams',
+      params: z.object({ name: z.string() }),
+      responses: { 200: { description: 'the members, in name order', schema: z.object({ items: z.array(TeamMemberSchema) }) } },
+    },
+    async (c) => c.json({ items: await tokens.members(c.req.param('name')!) }),
   );
   routes.add(
     { method: 'delete', path: '/tokens/{name}', summary: 'Revoke a token (admins)', tag: 'auth', params: z.object({ name: z.string() }), responses: { 204: { description: 'revoked' } } },

@@ -44,6 +44,8 @@ export interface RequestOptions {
   reason?: string;
   token?: string | null;
   signal?: AbortSignal;
+  /** The entry version last read, sent as `If-Match` so the write cannot overwrite a newer change. */
+  ifMatch?: number;
 }
 
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -52,6 +54,7 @@ export async function request<T>(method: string, path: string, options: RequestO
   if (token) headers['authorization'] = `Bearer ${token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.reason) headers['x-change-reason'] = encodeURIComponent(options.reason);
+  if (options.ifMatch !== undefined) headers['if-match'] = `"${options.ifMatch}"`;
   let response: Response;
   try {
     response = await fetch(apiUrl(path, options.query), {
