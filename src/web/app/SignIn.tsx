@@ -40,7 +40,7 @@ export function SignIn() {
           aria-invalid={error ? 'true' : undefined}
         />
         <p id="token-help" class="muted">
-          <code>npm start</code> prints an admin token; <code>modelfleet tokens create</code> issues member and viewer tokens.
+          <code>npm start</code> prints an admin token; <code>modelfleet tokens create NAME --role viewer</code> issues a read-only one.
         </p>
         {error && (
           <p role="alert" class="error-text">
