@@ -29,6 +29,7 @@ import { registerLaunchRoutes } from './routes/launches.js';
 import type { MonitoringBundleService } from '../monitoring/generate/monitoringBundle.js';
 import { registerMonitoringRoutes } from './routes/monitoring.js';
 import { registerConsoleAssets } from './consoleAssets.js';
+import { registerCatalogRoutes } from './routes/catalog.js';
 
 export interface ApiServices {
   registry: RegistryService;
@@ -90,6 +91,7 @@ export function createApi(services: ApiServices): Hono<AppEnv> {
   registerQuotaRoutes(routes, services.quotas);
   registerLaunchRoutes(routes, services.launches);
   registerMonitoringRoutes(routes, services.monitoring);
+  registerCatalogRoutes(routes, services.registry, services.stability);
   registerConsoleAssets(app, services.consoleDir);
   return app;
 }

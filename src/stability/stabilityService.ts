@@ -243,6 +243,15 @@ export class StabilityService {
     };
   }
 
+  /**
+   * The latest verdict of each model the last evaluation judged, and that evaluation's minute (null
+   * before the first): what `fleet()` counts, for views that show every model's status.
+   */
+  async latestVerdicts(): Promise<{ at: number | null; statuses: Map<string, ModelStatus> }> {
+    const latest = await this.store.latestEvaluations(this.clock.now().getTime());
+    return { at: latest[0]?.minute ?? null, statuses: new Map(latest.map((e) => [e.modelId, e.status])) };
+  }
+
   /** SLO reports at the latest evaluated minute, worst budget first. */
   async slos(filter: { team?: string | undefined; tier?: Criticality | undefined; model?: string | undefined } = {}): Promise<{ at: number | null; items: ModelSlo[] }> {
     const snapshot = await this.snapshots.current();
