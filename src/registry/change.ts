@@ -1,7 +1,7 @@
-import fastJsonPatch from 'fast-json-patch';
+import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import type { ChangeAction, EntityKind } from './vocabulary.js';
 
-export type JsonPatchOperation = fastJsonPatch.Operation;
+export type JsonPatchOperation = Operation;
 
 /** One immutable line of the ledger. `before`/`after` are full snapshots; `patch` is RFC 6902 from before to after. */
 export interface ChangeRecord {
