@@ -113,6 +113,17 @@ export const LaunchSchema = z.object({
 });
 export type Launch = z.infer<typeof LaunchSchema>;
 
+/** Where a launch stands once an event is written: kept in the event's `detail.state`, so its traffic and replicas can be drawn over time. */
+export interface LaunchState {
+  step: number;
+  stage: Launch['stage'];
+  traffic: Launch['traffic'];
+  replicas: Launch['replicas'];
+}
+
+/** The launch's `LaunchState`, as its events record it. */
+export const launchStateOf = (launch: Launch): LaunchState => ({ step: launch.step, stage: launch.stage, traffic: launch.traffic, replicas: launch.replicas });
+
 export const LaunchEventSchema = z.object({
   seq: z.number().int(),
   at: z.string(),

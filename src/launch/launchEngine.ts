@@ -10,7 +10,7 @@ import { decideApproval } from './approvalPolicy.js';
 import type { LaunchPolicy } from '../registry/vocabulary.js';
 import { servingSettingsOf } from '../registry/modelType.js';
 import { evaluateGates, gatesPass } from './gates.js';
-import type { Launch } from './launch.js';
+import { launchStateOf, type Launch } from './launch.js';
 import { canMove, isTerminal, type LaunchPhase } from './launchPhase.js';
 import type { LaunchEventInput, LaunchStore } from './launchStore.js';
 import { planShift } from './shiftPlan.js';
@@ -142,7 +142,7 @@ export class LaunchEngine {
     if (event && event.to !== before.phase && !canMove(before.phase, event.to)) throw new Error(`launch ${before.id}: ${before.phase} -> ${event.to} is not a transition of the lifecycle`);
     const now = this.deps.clock.now().toISOString();
     const final = { ...next, version: before.version + 1, updatedAt: now, finishedAt: isTerminal(next.phase) && !before.finishedAt ? now : next.finishedAt };
-    return this.deps.store.update(final, event);
+    return this.deps.store.update(final, event && { ...event, detail: { ...event.detail, state: launchStateOf(final) } });
   }
 
   private runtime(launch: Launch): LaunchRuntime {
