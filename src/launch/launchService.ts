@@ -5,10 +5,10 @@ import { assertCanWriteOwned } from '../registry/access.js';
 import type { Actor } from '../registry/actor.js';
 import type { Clock, RegistryService } from '../registry/registryService.js';
 import type { Executor, ExecutorKind } from '../serving/executor.js';
-import { LaunchRequestSchema, type Launch, type LaunchEvent } from './launch.js';
+import { launchStateOf, LaunchRequestSchema, type Launch, type LaunchEvent } from './launch.js';
 import type { LaunchEngine } from './launchEngine.js';
 import { servingSettingsOf } from '../registry/modelType.js';
-import { isTerminal, type LaunchAction } from './launchPhase.js';
+import { actionRefusal, isTerminal, type LaunchAction } from './launchPhase.js';
 import type { LaunchFilter, LaunchStore } from './launchStore.js';
 
 /** Roles a model may launch from: a model already serving as baseline or holdout, or retired, is not a candidate. */
@@ -96,7 +96,7 @@ export class LaunchService {
       updatedAt: now,
       finishedAt: null,
     };
-    await this.store.create(launch, { actor: actor.name, from: null, to: 'estimating', reason: request.reason ?? `launch of ${candidate.id} requested`, detail: { request } });
+    await this.store.create(launch, { actor: actor.name, from: null, to: 'estimating', reason: request.reason ?? `launch of ${candidate.id} requested`, detail: { request, state: launchStateOf(launch) } });
     // With a capacity profile, estimation is quick: the answer (approved, waiting or refused) comes back at once.
     if (candidate.capacity) await this.engine.advance(launch.id);
     else void this.engine.advance(launch.id);
@@ -143,7 +143,8 @@ export class LaunchService {
   private async tryAct(actor: Actor, id: string, action: LaunchAction, reason: string | null): Promise<boolean> {
     const launch = await this.get(id);
     assertCanWriteOwned(actor, `launch ${id} (team '${launch.team}')`, launch.team, launch.team);
-    if (isTerminal(launch.phase)) throw conflict(`launch ${id} is ${launch.phase}: there is nothing left to ${action}`);
+    const refusal = actionRefusal(launch, action);
+    if (refusal) throw conflict(refusal);
     const why = (text: string) => (reason ? `${text}: ${reason}` : text);
     const event = (to: Launch['phase'], text: string) => ({ actor: actor.name, from: launch.phase, to, reason: why(text), detail: { action } });
     let next: Launch;
@@ -151,7 +152,6 @@ export class LaunchService {
     switch (action) {
       case 'approve':
       case 'reject': {
-        if (launch.phase !== 'awaiting_approval') throw conflict(`launch ${id} is ${launch.phase}, not awaiting approval`);
         const at = this.clock.now().toISOString();
         if (action === 'approve') {
           next = { ...launch, phase: 'preparing', approval: { ...launch.approval!, decision: launch.approval!.decision, approvedBy: actor.name, approvedAt: at } };
@@ -163,20 +163,16 @@ export class LaunchService {
         break;
       }
       case 'pause':
-        if (launch.phase === 'paused') throw conflict(`launch ${id} is already paused`);
-        if (launch.phase === 'finalizing' || launch.phase === 'rolling_back' || launch.phase === 'awaiting_approval') throw conflict(`launch ${id} is ${launch.phase}, which cannot be paused`);
         next = { ...launch, phase: 'paused', pausedFrom: launch.phase };
         ev = event('paused', `paused by ${actor.name}`);
         break;
       case 'resume':
-        if (launch.phase !== 'paused' || !launch.pausedFrom) throw conflict(`launch ${id} is ${launch.phase}, not paused`);
         // A bake interrupted by a pause starts over: the traffic before the pause says less about now.
-        next = { ...launch, phase: launch.pausedFrom, pausedFrom: null, ...(launch.stage === 'bake' ? { stage: 'shift' as const } : {}) };
-        ev = event(launch.pausedFrom, `resumed by ${actor.name}`);
+        next = { ...launch, phase: launch.pausedFrom!, pausedFrom: null, ...(launch.stage === 'bake' ? { stage: 'shift' as const } : {}) };
+        ev = event(launch.pausedFrom!, `resumed by ${actor.name}`);
         break;
       case 'abort': {
         const from = launch.phase === 'paused' ? launch.pausedFrom! : launch.phase;
-        if (from === 'finalizing') throw conflict(`launch ${id} is finalizing: too late to abort; launch the old model again instead`);
         if (from === 'estimating' || from === 'awaiting_approval') {
           next = { ...launch, phase: 'aborted', outcome: why(`aborted by ${actor.name}`), reservedUnits: 0 };
           ev = event('aborted', `aborted by ${actor.name}`);
@@ -187,8 +183,6 @@ export class LaunchService {
         break;
       }
       case 'promote': {
-        const from = launch.phase === 'paused' ? launch.pausedFrom : launch.phase;
-        if (from !== 'shifting' && from !== 'preparing') throw conflict(`launch ${id} is ${launch.phase}: only a launch that is preparing or shifting can be promoted`);
         next = { ...launch, phase: 'shifting', pausedFrom: null, promotedBy: actor.name, step: launch.plan.length - 1, stage: 'scale_up', waitUntil: null, bakeFrom: null };
         ev = event('shifting', `promoted by ${actor.name}: the remaining steps are skipped, all traffic moves once the candidate's replicas are ready`);
         break;
