@@ -66,23 +66,42 @@ async function freshPage(browser: Browser): Promise<Page> {
   return context.newPage();
 }
 
-/** Milliseconds from navigation start until `selector` is visible, read from the page's own clock. */
-async function loadUntil(browser: Browser, url: string, selector: string): Promise<{ usableMs: number; fcpMs: number }> {
+/**
+ * Milliseconds from navigation start until `selector` is visible (usable), and until no panel is
+ * still loading (complete), read from the page's own clock.
+ */
+async function loadUntil(browser: Browser, url: string, selector: string): Promise<{ usableMs: number; completeMs: number; fcpMs: number }> {
   const page = await freshPage(browser);
   await page.goto(url, { waitUntil: 'commit' });
   await page.waitForSelector(selector, { state: 'visible', timeout: 60_000 });
   const usableMs = (await page.evaluate('performance.now()')) as number;
+  // Polled through evaluate (the debugging protocol): the console's CSP forbids the eval waitForFunction needs.
+  let completeMs = NaN;
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 5))) {
+    const [loading, now] = (await page.evaluate(`[document.querySelectorAll('main .loading').length, performance.now()]`)) as [number, number];
+    if (loading === 0) {
+      completeMs = now;
+      break;
+    }
+  }
   const fcpMs = (await page.evaluate(`performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN`)) as number;
   await page.context().close();
-  return { usableMs, fcpMs };
+  return { usableMs, completeMs, fcpMs };
 }
 
-/** The API calls the overview makes, straight from Node, in parallel as the page does. */
-async function overviewApiMs(url: string): Promise<number> {
+/** The overview's headline reads these; its other panels the rest. */
+const HEADLINE_CALLS = ['/whoami', '/stability', '/alerts?state=firing'];
+const PANEL_CALLS = ['/slos', '/launches?active=true', '/monitoring/coverage'];
+
+/** The overview's API calls straight from Node, in parallel as the page makes them: ms until the headline's last answer, and until the last of all. */
+async function overviewApiMs(url: string): Promise<{ headlineMs: number; allMs: number }> {
   const started = performance.now();
-  const paths = ['/whoami', '/stability', '/alerts?state=firing', '/slos', '/launches', '/monitoring/coverage'];
-  await Promise.all(paths.map(async (p) => (await fetch(`${url}/api/v1${p}`, { headers: { authorization: `Bearer ${TOKEN}` } })).arrayBuffer()));
-  return performance.now() - started;
+  const timed = async (p: string) => {
+    await (await fetch(`${url}/api/v1${p}`, { headers: { authorization: `Bearer ${TOKEN}` } })).arrayBuffer();
+    return performance.now() - started;
+  };
+  const [headline, panels] = await Promise.all([Promise.all(HEADLINE_CALLS.map(timed)), Promise.all(PANEL_CALLS.map(timed))]);
+  return { headlineMs: Math.max(...headline), allMs: Math.max(...headline, ...panels) };
 }
 
 /**
@@ -166,8 +185,8 @@ export async function runConsoleBench(options: ConsoleBenchOptions): Promise<Ben
     await loadUntil(browser, `${demo.url}/registry`, '[data-testid=registry-count]');
 
     log(`overview: ${runs} cold loads`);
-    const overview: Array<{ usableMs: number; fcpMs: number }> = [];
-    const api: number[] = [];
+    const overview: Array<{ usableMs: number; completeMs: number; fcpMs: number }> = [];
+    const api: Array<{ headlineMs: number; allMs: number }> = [];
     for (let i = 0; i < runs; i++) {
       overview.push(await loadUntil(browser, demo.url, '[data-testid=verdict]'));
       api.push(await overviewApiMs(demo.url));
@@ -211,11 +230,14 @@ export async function runConsoleBench(options: ConsoleBenchOptions): Promise<Ben
       table(
         ['what', 'console', 'peer in the same run', 'ratio'],
         [
-          [`overview usable, cold (first paint ${ms(median(overview.map((x) => x.fcpMs)))})`, ms(o), `the overview's 6 API calls from Node: ${ms(median(api))}`, `${(o / median(api)).toFixed(1)}x`],
+          [`overview usable, cold: the headline and alerts (first paint ${ms(median(overview.map((x) => x.fcpMs)))})`, ms(o), `their API calls from Node, in parallel: ${ms(median(api.map((a) => a.headlineMs)))}`, `${(o / median(api.map((a) => a.headlineMs))).toFixed(2)}x`],
+          ['overview complete, cold: every panel drawn', ms(median(overview.map((x) => x.completeMs))), `all ${HEADLINE_CALLS.length + PANEL_CALLS.length} of its API calls from Node, in parallel: ${ms(median(api.map((a) => a.allMs)))}`, `${(median(overview.map((x) => x.completeMs)) / median(api.map((a) => a.allMs))).toFixed(2)}x`],
           ['registry usable, cold, filtered by the URL (`?q=reels&tier=TIER2`)', ms(median(registryCold)), `a plain table of every row: ${ms(naiveRenderMs)} to render`, `${(median(registryCold) / naiveRenderMs).toFixed(2)}x`],
           ['registry: a search typed into the filter, until the list has painted', ms(median(search)), `the plain table, hiding rows: ${ms(median(naiveSearch))}`, `${(median(search) / median(naiveSearch)).toFixed(2)}x`],
         ],
       ),
+      '',
+      'The console loads its script (about 17 KB gzipped for the shell and the overview; the registry page, 16 KB, and uPlot, 23 KB, in chunks of their own), asks who the token is, then makes the API calls in parallel; the ratio against the same calls from Node is what the browser, the script and drawing add. The plain table is the naive way to show and filter the same rows: every row in the DOM.',
       '',
       `The registry keeps ${domRows} rows in the DOM for ${countText.trim() || 'the list'} (virtualized); the plain table holds all ${rows.length.toLocaleString('en-US')}.`,
     ].join('\n');
