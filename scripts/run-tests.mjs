@@ -24,6 +24,9 @@ files.sort();
 if (!process.env.MODELFLEET_TEST_POSTGRES_URL) {
   console.log('# MODELFLEET_TEST_POSTGRES_URL is unset: the PostgreSQL half of the suite is skipped (each such test says so)');
 }
+if (!process.env.MODELFLEET_TEST_NATS_URL) {
+  console.log('# MODELFLEET_TEST_NATS_URL is unset: the NATS JetStream (scale-out) tests are skipped (each such test says so)');
+}
 const extra = process.argv.slice(2);
 const reporters = ['--test-reporter=tap', '--test-reporter-destination=stdout', '--test-reporter=./scripts/failure-summary.mjs', '--test-reporter-destination=stderr'];
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...reporters, ...extra, ...files], { stdio: 'inherit' });
