@@ -32,8 +32,10 @@ const PAGE = 1000;
 export class RegistrySnapshotSource {
   private snapshot: RegistrySnapshot | null = null;
   private checkedAt = 0;
-  private loading: Promise<RegistrySnapshot> | null = null;
-  private stale = true;
+  /** Bumped by every commit of this process: a snapshot built from an earlier count may miss it. */
+  private commits = 0;
+  private snapshotCommits = -1;
+  private loading: { commits: number; promise: Promise<RegistrySnapshot> } | null = null;
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -41,15 +43,31 @@ export class RegistrySnapshotSource {
     private readonly pollMs = 1000,
   ) {
     this.unsubscribe = registry.feed.onCommit(() => {
-      this.stale = true;
+      this.commits += 1;
     });
   }
 
+  /**
+   * A snapshot that holds every change this process committed before the call. A rebuild already
+   * running is shared only if it started after those commits; one that started before them could have
+   * read the sequence before the last commit, so the caller waits for a fresh one.
+   */
   async current(): Promise<RegistrySnapshot> {
-    if (this.snapshot && !this.stale && Date.now() - this.checkedAt < this.pollMs) return this.snapshot;
-    return (this.loading ??= this.refresh().finally(() => {
-      this.loading = null;
-    }));
+    const needed = this.commits;
+    if (this.snapshot && this.snapshotCommits >= needed && Date.now() - this.checkedAt < this.pollMs) return this.snapshot;
+    while (this.loading && this.loading.commits < needed) await this.loading.promise.catch(() => undefined);
+    if (this.loading) return this.loading.promise;
+    const commits = this.commits;
+    const promise = this.refresh()
+      .then((snapshot) => {
+        this.snapshotCommits = Math.max(this.snapshotCommits, commits);
+        return snapshot;
+      })
+      .finally(() => {
+        if (this.loading?.promise === promise) this.loading = null;
+      });
+    this.loading = { commits, promise };
+    return promise;
   }
 
   close(): void {
@@ -57,7 +75,6 @@ export class RegistrySnapshotSource {
   }
 
   private async refresh(): Promise<RegistrySnapshot> {
-    this.stale = false;
     const seq = await this.registry.store.latestSeq();
     this.checkedAt = Date.now();
     if (this.snapshot && this.snapshot.seq === seq) return this.snapshot;
