@@ -22,6 +22,7 @@ import { StabilityConfigSchema, type StabilityConfig } from './alerting/stabilit
 import { DEFAULT_RETENTION, StabilityMonitor } from './alerting/stabilityMonitor.js';
 import type { AlertStore } from './alerting/alertStore.js';
 import { kyselyAlertStore } from './store/alertRepository.js';
+import { PostgresAdvisoryLock } from './store/advisoryLock.js';
 import { createNotifiers } from './alerting/notifiers/createNotifiers.js';
 import { HOUR_MS } from './stability/eventBatch.js';
 import { RecordingService } from './capacity/recordingService.js';
@@ -49,6 +50,8 @@ import { MonitoringBundleService } from './monitoring/generate/monitoringBundle.
 import type { ReceiverName } from './monitoring/generate/alertmanagerConfig.js';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
+import { EventPublisher } from './stream/eventPublisher.js';
+import type { EventStreamSettings } from './stream/eventStream.js';
 
 export interface ModelfleetOptions {
   db?: string;
@@ -63,6 +66,12 @@ export interface ModelfleetOptions {
   launch?: LaunchOptions;
   /** Webhook URLs of the generated Alertmanager config's receivers; left out: placeholders (docs/monitoring.md). */
   monitoring?: { receivers?: Partial<Record<ReceiverName, readonly string[]>> };
+  /**
+   * Ingest through NATS JetStream: accepted events are published to the event stream for the workers
+   * (`modelfleet worker`) to aggregate, instead of being written here. `maxPending` is the workers'
+   * backlog above which requests are refused with 503 and Retry-After (default 50,000).
+   */
+  stream?: { natsUrl: string; settings?: Partial<EventStreamSettings>; maxPending?: number };
 }
 
 /** How launches run on this server. */
@@ -99,6 +108,8 @@ export interface Modelfleet {
   stabilityStore: StabilityStore;
   snapshots: RegistrySnapshotSource;
   ingestion: IngestionService;
+  /** Set when ingestion publishes to the event stream (`stream` option). */
+  eventPublisher: EventPublisher | null;
   metrics: MetricsRegistry;
   ingestMetrics: IngestMetrics;
   /** Prediction-quality counters, thresholds and verdicts on `metrics`. */
@@ -141,7 +152,20 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
   const stabilityStore = kyselyStabilityStore(database);
   const snapshots = new RegistrySnapshotSource(registry);
   const stabilityConfig = StabilityConfigSchema.parse(options.stability ?? {});
-  const ingestion = new IngestionService(stabilityStore, snapshots, clock, { ...DEFAULT_INGEST_OPTIONS, latenessMs: stabilityConfig.latenessMinutes * 60_000, ...options.ingest });
+  const metrics = new MetricsRegistry();
+  collectDefaultMetrics({ register: metrics, prefix: 'modelfleet_' });
+  let eventPublisher: EventPublisher | null = null;
+  if (options.stream) {
+    const { natsUrl, settings, maxPending } = options.stream;
+    try {
+      eventPublisher = await EventPublisher.start(natsUrl, { metrics, ...(settings ? { settings } : {}), ...(maxPending !== undefined ? { maxPending } : {}) });
+    } catch (error) {
+      snapshots.close();
+      await database.close();
+      throw error;
+    }
+  }
+  const ingestion = new IngestionService(stabilityStore, snapshots, clock, { ...DEFAULT_INGEST_OPTIONS, latenessMs: stabilityConfig.latenessMinutes * 60_000, ...options.ingest }, eventPublisher);
   const stability = new StabilityService(stabilityStore, snapshots, registry, clock, stabilityConfig.objectives, stabilityConfig.retention.minuteBucketsDays * 24 * HOUR_MS);
   const alerts = kyselyAlertStore(database.db);
   const recordings = new RecordingService(kyselyRecordingStore(database.db), registry, dataDir, clock);
@@ -211,22 +235,7 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
   const launches = new LaunchService(launchStore, registry, launchEngine, executors, clock);
   quotas.useReservations(launches);
   if (launchOptions.autoStart !== false) launchEngine.start(launchOptions.tickMs ?? 500);
-  const days = (n: number) => n * 24 * HOUR_MS;
-  const monitor = new StabilityMonitor(stabilityStore, alerts, snapshots, stability, clock, logger, {
-    // Until `listen` knows the server's address (it calls useBaseUrl), links point at the default one.
-    alerts: { baseUrl: stabilityConfig.baseUrl ?? 'http://127.0.0.1:8080', businessHours: stabilityConfig.businessHours },
-    notifiers: createNotifiers(stabilityConfig.notifiers, () => clock.now()),
-    retention: {
-      ...DEFAULT_RETENTION,
-      minuteBucketsMs: days(stabilityConfig.retention.minuteBucketsDays),
-      hourBucketsMs: days(stabilityConfig.retention.hourBucketsDays),
-      minuteEvaluationsMs: days(stabilityConfig.retention.minuteEvaluationsDays),
-      hourEvaluationsMs: days(stabilityConfig.retention.hourEvaluationsDays),
-    },
-    maxCatchUpMinutes: stabilityConfig.maxCatchUpMinutes,
-  });
-  const metrics = new MetricsRegistry();
-  collectDefaultMetrics({ register: metrics, prefix: 'modelfleet_' });
+  const monitor = createMonitor({ url, database, stabilityStore, alerts, snapshots, stability, clock, logger, stabilityConfig });
   const ingestMetrics = new IngestMetrics(metrics);
   const monitoring = new MonitoringBundleService(snapshots, {
     baseUrl: stabilityConfig.baseUrl ?? 'http://127.0.0.1:8080',
@@ -248,6 +257,7 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
     stabilityStore,
     snapshots,
     ingestion,
+    eventPublisher,
     metrics,
     ingestMetrics,
     stabilityMetrics,
@@ -269,6 +279,81 @@ export async function createModelfleet(options: ModelfleetOptions = {}): Promise
       for (const executor of Object.values(executors)) await executor.close({ keepReplicas: launchOptions.keepReplicasOnClose ?? false });
       await monitor.stop();
       await estimates.idle();
+      snapshots.close();
+      await eventPublisher?.close();
+      await database.close();
+    },
+  };
+}
+
+/**
+ * The stability monitor over a wired store. Processes sharing a PostgreSQL database (servers and
+ * workers alike) let the holder of an advisory lock evaluate; on SQLite the store's lease decides.
+ */
+function createMonitor(parts: {
+  url: string;
+  database: DatabaseHandle;
+  stabilityStore: StabilityStore;
+  alerts: AlertStore;
+  snapshots: RegistrySnapshotSource;
+  stability: StabilityService;
+  clock: Clock;
+  logger: Logger;
+  stabilityConfig: StabilityConfig;
+}): StabilityMonitor {
+  const { stabilityConfig, clock } = parts;
+  const days = (n: number) => n * 24 * HOUR_MS;
+  return new StabilityMonitor(parts.stabilityStore, parts.alerts, parts.snapshots, parts.stability, clock, parts.logger, {
+    // Until `listen` knows the server's address (it calls useBaseUrl), links point at the default one.
+    alerts: { baseUrl: stabilityConfig.baseUrl ?? 'http://127.0.0.1:8080', businessHours: stabilityConfig.businessHours },
+    notifiers: createNotifiers(stabilityConfig.notifiers, () => clock.now()),
+    retention: {
+      ...DEFAULT_RETENTION,
+      minuteBucketsMs: days(stabilityConfig.retention.minuteBucketsDays),
+      hourBucketsMs: days(stabilityConfig.retention.hourBucketsDays),
+      minuteEvaluationsMs: days(stabilityConfig.retention.minuteEvaluationsDays),
+      hourEvaluationsMs: days(stabilityConfig.retention.hourEvaluationsDays),
+    },
+    maxCatchUpMinutes: stabilityConfig.maxCatchUpMinutes,
+    ...(parts.database.dialect === 'postgres' ? { leadership: new PostgresAdvisoryLock(parts.url, 'stability.monitor', parts.logger) } : {}),
+  });
+}
+
+/** What a stream worker process needs besides its stream: the store its batches go to, and the monitor. */
+export interface WorkerServices {
+  database: DatabaseHandle;
+  stabilityStore: StabilityStore;
+  /** Evaluates only while this process leads (see `createMonitor`); start it to take part. */
+  monitor: StabilityMonitor;
+  logger: Logger;
+  clock: Clock;
+  close(): Promise<void>;
+}
+
+/**
+ * Wires a worker: the database, the stability store, and the stability monitor with what evaluation
+ * reads (registry snapshots, SLO reports, alerts). Unlike `createModelfleet` it issues no admin token,
+ * runs no launches and leaves capacity estimates alone: those belong to the API servers.
+ */
+export async function createWorkerServices(options: { db: string; logger?: Logger; clock?: Clock; stability?: z.input<typeof StabilityConfigSchema> }): Promise<WorkerServices> {
+  const logger = options.logger ?? pino({ level: process.env['MODELFLEET_LOG_LEVEL'] ?? 'info' });
+  const clock = options.clock ?? systemClock;
+  const stabilityConfig = StabilityConfigSchema.parse(options.stability ?? {});
+  const database = await openDatabase(options.db);
+  const registry = new RegistryService(kyselyRegistryStore(database), clock);
+  const stabilityStore = kyselyStabilityStore(database);
+  const snapshots = new RegistrySnapshotSource(registry);
+  const stability = new StabilityService(stabilityStore, snapshots, registry, clock, stabilityConfig.objectives, stabilityConfig.retention.minuteBucketsDays * 24 * HOUR_MS);
+  const alerts = kyselyAlertStore(database.db);
+  const monitor = createMonitor({ url: options.db, database, stabilityStore, alerts, snapshots, stability, clock, logger, stabilityConfig });
+  return {
+    database,
+    stabilityStore,
+    monitor,
+    logger,
+    clock,
+    close: async () => {
+      await monitor.stop();
       snapshots.close();
       await database.close();
     },

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { FIXTURES, fixtureFleet, fixtureText } from './stabilityFixture.js';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { Accumulator } from '../src/stability/accumulator.js';
 import { metricsOf } from '../src/stability/metrics.js';
 import { forEachDatabase, ManualClock, seed, TestServer } from './harness.js';
 
-const FIXTURES = new URL('../../../shared/fixtures/stability/', import.meta.url);
-const fixtureText = readFileSync(new URL('events.ndjson', FIXTURES), 'utf8');
 const expectedWhole: ExpectedRow[] = JSON.parse(readFileSync(new URL('expected.json', FIXTURES), 'utf8'));
 const expectedWindows: ExpectedRow[] = JSON.parse(readFileSync(new URL('expected-windows.json', FIXTURES), 'utf8'));
 
@@ -23,32 +22,6 @@ interface ExpectedRow {
   ne: number | null;
 }
 
-/** The fixture's models, registered with the tasks the events use. */
-const fixtureFleet = (() => {
-  const tasksByType = new Map<string, Set<string>>();
-  const models = new Set<string>();
-  for (const line of fixtureText.split('\n')) {
-    if (!line.trim()) continue;
-    const e = JSON.parse(line) as { model: string; task: string };
-    models.add(e.model);
-    const type = e.model.split(':')[0]!;
-    if (!tasksByType.has(type)) tasksByType.set(type, new Set());
-    tasksByType.get(type)!.add(e.task);
-  }
-  return {
-    teams: [{ name: 'ranking', description: 'ranking team', oncallRotation: 'ranking-oncall' }],
-    modelTypes: [...tasksByType].map(([name, tasks]) => ({
-      name,
-      description: `ranks ${name}`,
-      funnelStage: 'late_stage_ranking',
-      ownerTeam: 'ranking',
-      oncall: { rotation: 'ranking-oncall', coverage: 'business_hours' },
-      criticality: 'TIER2',
-      tasks: [...tasks].map((t) => ({ name: t })),
-    })),
-    models: [...models].map((id) => ({ id, role: 'experiment', trafficShare: 0.1 })),
-  };
-})();
 
 /** Just after the fixture's last event, so all of it is within the allowed lateness. */
 const FIXTURE_NOW = 1764065100000 + 60_000;

@@ -35,10 +35,23 @@ export interface MonitorOptions {
   retention: RetentionPolicy;
   /** After downtime, evaluate at most this many missed minutes (the newest), so catching up stays quick. */
   maxCatchUpMinutes: number;
+  /**
+   * Who may evaluate when several processes share the database. Given (on PostgreSQL: an advisory
+   * lock), only its holder evaluates; left out, a lease in the store decides (renewed every tick).
+   */
+  leadership?: Leadership;
+}
+
+/** Decides which one of several processes on one database is the leader. */
+export interface Leadership {
+  /** True while this process leads; a follower tries to become the leader on each call. */
+  isLeader(): Promise<boolean>;
+  /** Gives leadership up for good, so another process can take it at once. */
+  close(): Promise<void>;
 }
 
 export interface TickResult {
-  /** False when another server holds the monitor's lease and this one did nothing. */
+  /** False when another server leads (holds the lease or the lock) and this one did nothing. */
   leader: boolean;
   evaluatedMinutes: number[];
   evaluations: ModelEvaluation[];
@@ -99,18 +112,22 @@ export class StabilityMonitor {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running;
-    await this.store.releaseLease(LEASE, this.holder).catch(() => {});
+    if (this.options.leadership) await this.options.leadership.close();
+    else await this.store.releaseLease(LEASE, this.holder).catch(() => {});
   }
 
   /** Evaluates every minute boundary that is due, then alerts on the newest. */
   async tick(): Promise<TickResult> {
     const now = this.clock.now().getTime();
     const due = now - (now % MINUTE_MS);
+    const result: TickResult = { leader: true, evaluatedMinutes: [], evaluations: [], firing: 0, notified: 0, failedDeliveries: 0 };
+    // A lock is checked every tick (cheap, and a follower takes over within a tick); a lease only when there is work.
+    const leadership = this.options.leadership;
+    if (leadership && !(await leadership.isLeader())) return { ...result, leader: false };
     const last = await this.store.jobState(CURSOR);
     const first = last === null ? due : Math.max(Number(last) + MINUTE_MS, due - (this.options.maxCatchUpMinutes - 1) * MINUTE_MS);
-    const result: TickResult = { leader: true, evaluatedMinutes: [], evaluations: [], firing: 0, notified: 0, failedDeliveries: 0 };
     if (first > due) return result;
-    if (!(await this.store.acquireLease(LEASE, this.holder, now, LEASE_MS))) return { ...result, leader: false };
+    if (!leadership && !(await this.store.acquireLease(LEASE, this.holder, now, LEASE_MS))) return { ...result, leader: false };
     const snapshot = await this.snapshots.current();
     for (let at = first; at <= due; at += MINUTE_MS) {
       const evaluations = await evaluateFleet(this.store, snapshot, at);

@@ -11,6 +11,7 @@ export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   precondition_failed: 412,
   payload_too_large: 413,
   precondition_required: 428,
+  unavailable: 503,
 };
 
 export function errorBody(error: unknown): { status: ContentfulStatusCode; body: ReturnType<DomainError['toJSON']> } {

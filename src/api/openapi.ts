@@ -35,6 +35,8 @@ export interface RouteSpec {
   responses: Partial<Record<200 | 201 | 202 | 204, { description: string; schema?: z.ZodType }>>;
   /** Whether the route needs If-Match (documented as a header). */
   ifMatch?: 'required' | 'optional';
+  /** The route may answer 503 with Retry-After (a dependency such as the event stream is unavailable). */
+  mayBeUnavailable?: boolean;
 }
 
 /** Routes are declared once with their zod schemas; the OpenAPI document is generated from the same declarations. */
@@ -78,6 +80,7 @@ export class ApiRoutes {
         409: errorResponse,
         ...(spec.ifMatch ? { 412: errorResponse, 428: errorResponse } : {}),
         413: errorResponse,
+        ...(spec.mayBeUnavailable ? { 503: { ...errorResponse, description: `${errorResponse.description}; retry after the Retry-After header's seconds` } } : {}),
       },
     });
   }

@@ -14,6 +14,7 @@ import { registerRecordingCommands } from './recordingCommands.js';
 import { registerLaunchCommands } from './launchCommands.js';
 import { registerQuotaCommands } from './quotaCommands.js';
 import { registerMonitoringCommands } from './monitoringCommands.js';
+import { registerWorkerCommand } from './workerCommand.js';
 import { DomainError } from '../core/errors.js';
 
 export function buildProgram(): Command {
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerLaunchCommands(program);
   registerQuotaCommands(program);
   registerMonitoringCommands(program);
+  registerWorkerCommand(program);
   return program;
 }
 

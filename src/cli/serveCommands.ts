@@ -9,6 +9,7 @@ import { seedDemoActivity, seedFleet } from '../sim/seedFleet.js';
 import { DemoTraffic } from '../sim/demoTraffic.js';
 import { DemoLaunches } from '../sim/demoLaunches.js';
 import { DEFAULT_DATABASE_URL } from '../store/database.js';
+import { wholeNumberOption } from './optionValues.js';
 
 function stopOnSignal(server: RunningServer, fleet: Modelfleet, traffic: DemoTraffic | null = null, replica: { close(): Promise<void> } | null = null, launches: DemoLaunches | null = null): void {
   const stop = async () => {
@@ -91,7 +92,10 @@ export function registerServeCommands(program: Command): void {
     .option('--stability-config <file>', 'YAML or JSON: SLO objectives per tier, business hours, notifiers, lateness, retention')
     .option('--router-port <port>', "also run the router in this process on this port (POST /rank/{modelType} to the local executor's replicas)")
     .option('--kubernetes-config <file>', 'YAML or JSON: API server, token and CA files, namespace, image and Gateway for launches on the kubernetes executor')
-    .action(async (options: { db: string; host: string; port: string; dataDir?: string; stabilityConfig?: string; routerPort?: string; kubernetesConfig?: string }) => {
+    .option('--nats <url>', 'NATS with JetStream (nats://host:4222, comma-separated for a cluster): publish ingested events there for `modelfleet worker` to aggregate, instead of writing them here', process.env['MODELFLEET_NATS'] || undefined)
+    .option('--max-pending <n>', "with --nats: the workers' backlog (messages) above which ingestion answers 503 with Retry-After (default 50000)")
+    .option('--stream-replicas <n>', 'with --nats: copies of each event message across the NATS cluster (3 for a cluster of three)', '1')
+    .action(async (options: { db: string; host: string; port: string; dataDir?: string; stabilityConfig?: string; routerPort?: string; kubernetesConfig?: string; nats?: string; maxPending?: string; streamReplicas: string }) => {
       const stability = options.stabilityConfig ? loadStabilityConfig(options.stabilityConfig) : undefined;
       const kubernetes = options.kubernetesConfig ? (await import('../serving/kubernetesConfig.js')).loadKubernetesConfig(options.kubernetesConfig) : undefined;
       const fleet = await (await serverStack()).createModelfleet({
@@ -100,11 +104,12 @@ export function registerServeCommands(program: Command): void {
         ...(options.dataDir ? { dataDir: options.dataDir } : {}),
         ...(stability ? { stability } : {}),
         ...(kubernetes ? { launch: { kubernetes } } : {}),
+        ...(options.nats ? { stream: { natsUrl: options.nats, ...(options.maxPending !== undefined ? { maxPending: wholeNumberOption('--max-pending', options.maxPending, 1) } : {}), settings: { replicas: wholeNumberOption('--stream-replicas', options.streamReplicas, 1) } } } : {}),
       });
       const server = await listenWithFallback(fleet, options.host, portOf(options.port), false);
       fleet.monitor.start();
       const router = options.routerPort !== undefined ? await (await serverStack()).startRouter(fleet, { host: options.host, port: portOf(options.routerPort) }) : null;
-      fleet.logger.info({ url: server.url, router: router?.url ?? null, db: fleet.database.description }, 'modelfleet serving');
+      fleet.logger.info({ url: server.url, router: router?.url ?? null, db: fleet.database.description, nats: options.nats ?? null }, 'modelfleet serving');
       if (fleet.issuedAdminToken) {
         process.stdout.write(`\nAdmin token (shown once, also saved to ${fleet.issuedAdminToken.file} with mode 0600):\n  ${fleet.issuedAdminToken.token}\n\n`);
       }

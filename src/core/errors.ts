@@ -11,6 +11,7 @@ export const ErrorCode = {
   precondition_failed: 'precondition_failed',
   precondition_required: 'precondition_required',
   payload_too_large: 'payload_too_large',
+  unavailable: 'unavailable',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -48,5 +49,20 @@ export const unauthorized = (message: string) => new DomainError('unauthorized',
 export const preconditionFailed = (message: string) => new DomainError('precondition_failed', message);
 export const preconditionRequired = (message: string) => new DomainError('precondition_required', message);
 export const payloadTooLarge = (message: string) => new DomainError('payload_too_large', message);
+
+/**
+ * The server cannot take the request now but will soon (a dependency is down or behind): nothing was
+ * changed, and the client should retry after `retryAfterSeconds` (sent as `Retry-After`).
+ */
+export class UnavailableError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('unavailable', message);
+  }
+}
+
+export const unavailable = (message: string, retryAfterSeconds: number) => new UnavailableError(message, retryAfterSeconds);
 
 export const isDomainError = (value: unknown): value is DomainError => value instanceof DomainError;

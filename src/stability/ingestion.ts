@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { conflict, invalidInput } from '../core/errors.js';
 import type { Actor } from '../registry/actor.js';
 import type { Clock } from '../registry/registryService.js';
-import { Accumulator } from './accumulator.js';
+import { hourlyRollup } from './hourlyRollup.js';
 import { EventBatch, HOUR_MS, type BucketSums, type RejectReason } from './eventBatch.js';
 import type { RegistrySnapshotSource } from './registrySnapshot.js';
-import type { BucketRow, StabilityStore } from './stabilityStore.js';
+import type { IngestWriteResult, StabilityStore } from './stabilityStore.js';
+import { messagesOf, type StreamMessage } from './streamMessage.js';
 
 export interface IngestOptions {
   /** How old an event may be and still count; default one hour. */
@@ -34,6 +35,22 @@ export interface IngestResult {
   rejectedBy: Partial<Record<RejectReason, number>>;
 }
 
+/**
+ * Where accepted sums go when workers aggregate them instead of this process: the event stream
+ * (`src/stream/eventPublisher.ts`). Both methods refuse with an `unavailable` error when the stream
+ * cannot take the request now; nothing has then been accepted.
+ */
+export interface StreamPublisher {
+  /** Throws `unavailable` when the workers are too far behind or the stream is unreachable. */
+  admit(): Promise<void>;
+  /**
+   * Publishes the messages, resolving once the stream has acknowledged every one. With a `dedupeKey`
+   * (the same for a retry of the same request) each message's id is derived from it, so a request
+   * published again is stored once; without one, ids are random.
+   */
+  publish(messages: readonly StreamMessage[], dedupeKey: string | null): Promise<void>;
+}
+
 /** Idempotency keys: what clients send, kept short so the index stays small. */
 const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
 
@@ -41,6 +58,10 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
  * Online ingestion of labeled predictions: checks each event against the registry and the lateness
  * bound, sums the good ones per model, task and minute, and adds the sums to the store in one
  * transaction together with the request's idempotency record, so a retried request counts once.
+ *
+ * With a `publisher`, the sums are published to the event stream instead (one message per model
+ * type) and workers add them to the store; the idempotency record is still claimed here, in a
+ * transaction that commits only after the stream acknowledged the messages.
  */
 export class IngestionService {
   private readonly committedListeners = new Set<(buckets: readonly BucketSums[]) => void>();
@@ -50,11 +71,13 @@ export class IngestionService {
     private readonly snapshots: RegistrySnapshotSource,
     private readonly clock: Clock,
     private readonly options: IngestOptions = DEFAULT_INGEST_OPTIONS,
+    private readonly publisher: StreamPublisher | null = null,
   ) {}
 
   /**
-   * Calls `listener` with the per-(model, task, minute) sums of every batch this process commits, once
-   * per batch: never for a replayed Idempotency-Key or a batch whose write failed. Returns the unsubscribe.
+   * Calls `listener` with the per-(model, task, minute) sums of every batch this process commits (or
+   * the event stream acknowledged), once per batch: never for a replayed Idempotency-Key or a batch
+   * whose write failed. Returns the unsubscribe.
    */
   onCommitted(listener: (buckets: readonly BucketSums[]) => void): () => void {
     this.committedListeners.add(listener);
@@ -80,16 +103,36 @@ export class IngestionService {
     const response = JSON.stringify(answer);
     const bodyHash = createHash('sha256').update(body.bytes).digest('base64url');
     const buckets = [...batch.buckets.values()];
-    const result = await this.store.ingest({
-      minuteBuckets: buckets.map((b) => ({ modelId: b.modelId, task: b.task, start: b.minute, sums: b.acc.snapshot() })),
-      hourBuckets: hourly(batch),
-      idempotency: idempotencyKey === null ? null : { actor: actor.name, key: idempotencyKey, bodyHash, response, receivedAt: now },
-    });
+    const minuteBuckets = buckets.map((b) => ({ modelId: b.modelId, task: b.task, start: b.minute, sums: b.acc.snapshot() }));
+    const idempotency = idempotencyKey === null ? null : { actor: actor.name, key: idempotencyKey, bodyHash, response, receivedAt: now };
+    let result: IngestWriteResult;
+    if (!this.publisher) {
+      result = await this.store.ingest({ minuteBuckets, hourBuckets: hourlyRollup(minuteBuckets), idempotency });
+    } else {
+      const publisher = this.publisher;
+      // Every bucket's model passed the batch's checks against this snapshot, so its type is there.
+      const messages = messagesOf(minuteBuckets, (modelId) => snapshot.entries.get(modelId)!.type.name, now);
+      // The body hash is part of the ids: a different body under a key whose first use rolled back is new data.
+      const dedupeKey = idempotency && `${idempotency.actor}\u0000${idempotency.key}\u0000${bodyHash}`;
+      const publish = async () => {
+        if (!messages.length) return;
+        await publisher.admit();
+        await publisher.publish(messages, dedupeKey);
+      };
+      if (idempotency) {
+        // Published inside the key's transaction: a failed publish leaves the key free, a failed commit
+        // after a publish is retried under the same message ids, which the stream drops as duplicates.
+        result = await this.store.ingest({ minuteBuckets: [], hourBuckets: [], idempotency, beforeCommit: publish });
+      } else {
+        await publish();
+        result = { outcome: 'written' };
+      }
+    }
     if (result.outcome === 'replayed') return { answer: JSON.parse(result.response) as IngestAnswer, replayed: true, rejectedBy: {} };
     if (result.outcome === 'key_reused') {
       throw conflict(`Idempotency-Key '${idempotencyKey}' was already used by token '${actor.name}' for a different body: use a new key for each new batch, and the same key only to retry the same batch`);
     }
-    // The sums are stored: a listener's failure must not fail the request, or its retry would be a replay.
+    // The sums are stored (or on the stream): a listener's failure must not fail the request, or its retry would be a replay.
     for (const listener of this.committedListeners) {
       try {
         listener(buckets);
@@ -110,18 +153,6 @@ function addColumnarBody(batch: EventBatch, value: unknown): void {
   });
 }
 
-/** The minute sums merged per hour, so the hourly rollup is written with the same request. */
-function hourly(batch: EventBatch): BucketRow[] {
-  const hours = new Map<string, { modelId: string; task: string; start: number; acc: Accumulator }>();
-  for (const b of batch.buckets.values()) {
-    const start = b.minute - (((b.minute % HOUR_MS) + HOUR_MS) % HOUR_MS);
-    const key = `${b.modelId}\u0000${b.task}\u0000${start}`;
-    let hour = hours.get(key);
-    if (!hour) hours.set(key, (hour = { modelId: b.modelId, task: b.task, start, acc: new Accumulator() }));
-    hour.acc.merge(b.acc);
-  }
-  return [...hours.values()].map((h) => ({ modelId: h.modelId, task: h.task, start: h.start, sums: h.acc.snapshot() }));
-}
 
 function nonZero(counts: Record<RejectReason, number>): Partial<Record<RejectReason, number>> {
   return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));

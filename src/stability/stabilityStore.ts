@@ -19,9 +19,30 @@ export interface IngestWrite {
   minuteBuckets: BucketRow[];
   hourBuckets: BucketRow[];
   idempotency: { actor: string; key: string; bodyHash: string; response: string; receivedAt: number } | null;
+  /**
+   * Runs inside the transaction once the key is claimed and the sums are written, before the commit;
+   * if it throws, nothing is kept (the key stays free for a retry). Ingestion through the event stream
+   * publishes here, so a key is claimed only for a request the stream has taken. Not run on a replay.
+   */
+  beforeCommit?: () => Promise<void>;
 }
 
 export type IngestWriteResult = { outcome: 'written' } | { outcome: 'replayed'; response: string } | { outcome: 'key_reused'; bodyHash: string };
+
+/** Event-stream messages to add to the stored buckets in one transaction that records them consumed. */
+export interface StreamBatchWrite {
+  /** Names the stream the sequences belong to (see `MessageSource.stream`). */
+  stream: string;
+  /** Epoch ms, recorded with each sequence; retention prunes by it. */
+  consumedAt: number;
+  /** Each message's own sums: only those of messages not consumed before are added. */
+  messages: ReadonlyArray<{ seq: number; minuteBuckets: readonly BucketRow[]; hourBuckets: readonly BucketRow[] }>;
+}
+
+export interface StreamBatchResult {
+  /** Sequences recorded by this call, ascending: their sums were added. The others were consumed before. */
+  newSeqs: number[];
+}
 
 /** Minute counts of a model's verdicts over a span: the SLI's numerator and denominator. */
 export interface StatusCounts {
@@ -50,6 +71,11 @@ export interface RetentionPolicy {
 export interface StabilityStore {
   /** Adds the sums atomically; with an idempotency key already used, writes nothing and says so. */
   ingest(write: IngestWrite): Promise<IngestWriteResult>;
+  /**
+   * Records the messages' sequences as consumed and adds the sums of those not consumed before, all in
+   * one transaction: a message redelivered after its commit adds nothing. Safe for concurrent workers.
+   */
+  applyStreamBatch(write: StreamBatchWrite): Promise<StreamBatchResult>;
   /** Sums per (model, task) of minute buckets in [from, to). */
   windowSums(from: number, to: number, modelIds?: readonly string[]): Promise<BucketRow[]>;
   /** Buckets of one model at a resolution in [from, to), ordered by start. */

@@ -10,6 +10,7 @@ import { modelsFilterColumnsMigration } from './migrations/003_models_filter_col
 import { stabilityMigration } from './migrations/004_stability.js';
 import { recordingsMigration } from './migrations/005_recordings.js';
 import { launchesMigration } from './migrations/006_launches.js';
+import { streamMigration } from './migrations/007_stream.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -58,6 +59,11 @@ export async function openDatabase(url: string = DEFAULT_DATABASE_URL): Promise<
       await bootstrap.connect();
       try {
         await bootstrap.query(`create schema if not exists "${schema}"`);
+      } catch (error) {
+        // Two processes opening a new schema at once: PostgreSQL's IF NOT EXISTS is not atomic, and the
+        // loser gets a unique violation (23505) or duplicate_schema (42P06); the schema is there either way.
+        const code = (error as { code?: string }).code;
+        if (code !== '23505' && code !== '42P06') throw error;
       } finally {
         await bootstrap.end();
       }
@@ -67,6 +73,11 @@ export async function openDatabase(url: string = DEFAULT_DATABASE_URL): Promise<
       max: 10,
       ...(schema ? { options: `-c search_path="${schema}"` } : {}),
     });
+    // A connection the server closes (a restart, a failover) emits 'error', from the pool when idle or
+    // from its client when checked out between a transaction's statements; unheard, either crashes the
+    // process. The query on it fails instead, the pool drops it, and the next query opens a new one.
+    pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const safe = new URL(parsed.toString());
     safe.password = '';
@@ -88,7 +99,7 @@ export async function openDatabase(url: string = DEFAULT_DATABASE_URL): Promise<
  * in every schema, takes another deployment's (or a concurrent test run's) tables for ours, and fails.
  */
 async function migrate(handle: DatabaseHandle, schema: string | undefined): Promise<void> {
-  const migrations: Record<string, Migration> = { '001_registry': registryMigration(handle.dialect), '002_models_list_index': modelsListIndexMigration(), '003_models_filter_columns': modelsFilterColumnsMigration(), '004_stability': stabilityMigration(), '005_recordings': recordingsMigration(), '006_launches': launchesMigration() };
+  const migrations: Record<string, Migration> = { '001_registry': registryMigration(handle.dialect), '002_models_list_index': modelsListIndexMigration(), '003_models_filter_columns': modelsFilterColumnsMigration(), '004_stability': stabilityMigration(), '005_recordings': recordingsMigration(), '006_launches': launchesMigration(), '007_stream': streamMigration() };
   const migrator = new Migrator({ db: handle.db, provider: { getMigrations: async () => migrations }, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error;

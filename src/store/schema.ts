@@ -101,6 +101,8 @@ export interface Database {
     log_loss_c: number;
   };
   ingest_requests: { actor: string; idempotency_key: string; body_hash: string; response: string; received_at: number };
+  /** Event-stream messages whose sums are stored: (stream, sequence) is counted once. */
+  stream_messages: { stream: string; seq: number; consumed_at: number };
   stability_evaluations: { model_id: string; minute: number; status: string; doc: string };
   stability_hours: { model_id: string; hour: number; stable: number; unstable: number; insufficient: number };
   alerts: {

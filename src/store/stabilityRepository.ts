@@ -71,16 +71,27 @@ async function upsertBuckets(trx: Transaction<Database>, rows: readonly BucketRo
         oc.columns(['resolution', 'bucket_start', 'model_id', 'task']).doUpdateSet(() => {
           const plus = (column: Exclude<keyof BucketTable, 'model_id' | 'task' | 'resolution' | 'bucket_start'>) =>
             sql<number>`${sql.ref(`stability_buckets.${column}`)} + ${sql.ref(`excluded.${column}`)}`;
+          // The compensation also takes the exact rounding error of adding the two sums (Knuth's TwoSum,
+          // branch-free; SET expressions read the old row), as Accumulator.merge does in memory. Without
+          // it every request added to a bucket loses up to half an ulp, and the same events stored
+          // through different requests (or stream batches) would end a few ulps apart.
+          const compensation = (column: 'weight' | 'positives' | 'weighted_p' | 'log_loss') => {
+            const a = sql.ref(`stability_buckets.${column}`);
+            const b = sql.ref(`excluded.${column}`);
+            const s = sql`(${a} + ${b})`;
+            const bb = sql`(${s} - ${a})`;
+            return sql<number>`${sql.ref(`stability_buckets.${column}_c`)} + ${sql.ref(`excluded.${column}_c`)} + ((${a} - (${s} - ${bb})) + (${b} - ${bb}))`;
+          };
           return {
             count: plus('count'),
             weight: plus('weight'),
-            weight_c: plus('weight_c'),
+            weight_c: compensation('weight'),
             positives: plus('positives'),
-            positives_c: plus('positives_c'),
+            positives_c: compensation('positives'),
             weighted_p: plus('weighted_p'),
-            weighted_p_c: plus('weighted_p_c'),
+            weighted_p_c: compensation('weighted_p'),
             log_loss: plus('log_loss'),
-            log_loss_c: plus('log_loss_c'),
+            log_loss_c: compensation('log_loss'),
           };
         }),
       )
@@ -122,7 +133,35 @@ export function kyselyStabilityStore(handle: DatabaseHandle): StabilityStore {
         }
         await upsertBuckets(trx, write.minuteBuckets, Resolution.minute);
         await upsertBuckets(trx, write.hourBuckets, Resolution.hour);
+        await write.beforeCommit?.();
         return { outcome: 'written' as const };
+      });
+    },
+
+    async applyStreamBatch(write) {
+      // A sequence given twice (delivered twice into one batch) is one message.
+      const bySeq = new Map<number, (typeof write.messages)[number]>();
+      for (const message of write.messages) if (!bySeq.has(message.seq)) bySeq.set(message.seq, message);
+      // Ascending, so concurrent workers claiming overlapping sequences lock them in one order.
+      const seqs = [...bySeq.keys()].sort((a, b) => a - b);
+      if (!seqs.length) return { newSeqs: [] };
+      return db.transaction().execute(async (trx) => {
+        const newSeqs: number[] = [];
+        for (let i = 0; i < seqs.length; i += CHUNK) {
+          // A sequence another transaction has claimed but not committed makes this one wait for it, then skip it.
+          const claimed = await trx
+            .insertInto('stream_messages')
+            .values(seqs.slice(i, i + CHUNK).map((seq) => ({ stream: write.stream, seq, consumed_at: write.consumedAt })))
+            .onConflict((oc) => oc.columns(['stream', 'seq']).doNothing())
+            .returning('seq')
+            .execute();
+          for (const row of claimed) newSeqs.push(Number(row.seq));
+        }
+        newSeqs.sort((a, b) => a - b);
+        const fresh = newSeqs.map((seq) => bySeq.get(seq)!);
+        await upsertBuckets(trx, sumBuckets(fresh.flatMap((m) => m.minuteBuckets)), Resolution.minute);
+        await upsertBuckets(trx, sumBuckets(fresh.flatMap((m) => m.hourBuckets)), Resolution.hour);
+        return { newSeqs };
       });
     },
 
@@ -284,12 +323,29 @@ export function kyselyStabilityStore(handle: DatabaseHandle): StabilityStore {
       removed['minuteEvaluations'] = count(await db.deleteFrom('stability_evaluations').where('minute', '<', now - policy.minuteEvaluationsMs).executeTakeFirst());
       removed['hourEvaluations'] = count(await db.deleteFrom('stability_hours').where('hour', '<', now - policy.hourEvaluationsMs).executeTakeFirst());
       removed['idempotencyKeys'] = count(await db.deleteFrom('ingest_requests').where('received_at', '<', now - policy.idempotencyKeysMs).executeTakeFirst());
+      // A consumed-message record is a duplicate check like an idempotency key, kept as long.
+      removed['streamMessages'] = count(await db.deleteFrom('stream_messages').where('consumed_at', '<', now - policy.idempotencyKeysMs).executeTakeFirst());
       removed['resolvedAlerts'] = count(
         await db.deleteFrom('alerts').where('state', '=', 'resolved').where('updated_at', '<', new Date(now - policy.resolvedAlertsMs).toISOString()).executeTakeFirst(),
       );
       return removed;
     },
   };
+}
+
+/**
+ * Rows of the same (model, task, start) merged into one: a multi-row upsert may touch a row only once.
+ * Merged with the compensated sums, in the order given.
+ */
+function sumBuckets(rows: readonly BucketRow[]): BucketRow[] {
+  const merged = new Map<string, { modelId: string; task: string; start: number; acc: Accumulator }>();
+  for (const row of rows) {
+    const key = `${row.modelId}\u0000${row.task}\u0000${row.start}`;
+    let into = merged.get(key);
+    if (!into) merged.set(key, (into = { modelId: row.modelId, task: row.task, start: row.start, acc: new Accumulator() }));
+    into.acc.merge(row.sums);
+  }
+  return [...merged.values()].map((m) => ({ modelId: m.modelId, task: m.task, start: m.start, sums: m.acc.snapshot() }));
 }
 
 async function addToHours(trx: Transaction<Database>, hour: number, verdicts: ReadonlyArray<{ modelId: string; status: ModelStatus }>, sign: 1 | -1): Promise<void> {

@@ -1,7 +1,7 @@
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { z } from 'zod';
-import { forbidden, invalidInput } from '../../core/errors.js';
+import { forbidden, invalidInput, UnavailableError } from '../../core/errors.js';
 import type { IngestBody, IngestionService } from '../../stability/ingestion.js';
 import type { IngestMetrics } from '../../monitoring/ingestMetrics.js';
 import { actorOf } from '../auth.js';
@@ -45,8 +45,9 @@ export function registerEventRoutes(routes: ApiRoutes, ingestion: IngestionServi
       method: 'post',
       path: '/events',
       summary:
-        'Log labeled predictions: NDJSON (application/x-ndjson) or columnar batches (application/json), optionally gzip. Bad events are rejected one by one with their line; Idempotency-Key makes a retry count once',
+        'Log labeled predictions: NDJSON (application/x-ndjson) or columnar batches (application/json), optionally gzip. Bad events are rejected one by one with their line; Idempotency-Key makes a retry count once. With an event stream (serve --nats), 503 with Retry-After while the workers are behind or NATS is unreachable; nothing is kept then',
       tag: 'stability',
+      mayBeUnavailable: true,
       body: z.union([ColumnarBatchSchema, z.array(ColumnarBatchSchema)]),
       responses: { 200: { description: 'what was kept and what was refused, line by line', schema: IngestAnswerSchema } },
     },
@@ -65,7 +66,14 @@ export function registerEventRoutes(routes: ApiRoutes, ingestion: IngestionServi
       // A byte-order mark some editors write would otherwise make line 1 malformed.
       const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
       const body: IngestBody = format === 'ndjson' ? { format, text, bytes } : { format, value: parseJsonText(text), bytes };
-      const result = await ingestion.ingest(actor, body, c.req.header('idempotency-key') ?? null);
+      let result;
+      try {
+        result = await ingestion.ingest(actor, body, c.req.header('idempotency-key') ?? null);
+      } catch (error) {
+        // Set here, kept on the error answer: the client's backoff honours it.
+        if (error instanceof UnavailableError) c.header('Retry-After', String(error.retryAfterSeconds));
+        throw error;
+      }
       metrics.record(format, result);
       if (result.replayed) c.header('Idempotent-Replayed', 'true');
       return c.json(result.answer);
