@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { writeSection } from './lib/benchmarksDoc.js';
 import { runCapacityBench } from './capacity.js';
 import { runConsoleBench } from './console.js';
+import { runScaleOutBench } from './scaleOut.js';
 import { runLaunchBench } from './launch.js';
 import { runRegistryBench, type BenchOutcome } from './registry.js';
 import { runStabilityBench } from './stability.js';
@@ -11,9 +12,9 @@ import { runStabilityBench } from './stability.js';
  *   --quick            smaller fleet, shorter runs, for iterating; prints, does not touch the docs
  *   --write            write the docs even with --quick
  *   --only=sqlite|postgres   the registry benchmark on one database only (and no other benchmark)
- *   --only=registry|stability|capacity|launch|console one benchmark
+ *   --only=registry|stability|capacity|launch|console|scale-out one benchmark
  */
-const ONLY = ['sqlite', 'postgres', 'registry', 'stability', 'capacity', 'launch', 'console'] as const;
+const ONLY = ['sqlite', 'postgres', 'registry', 'stability', 'capacity', 'launch', 'console', 'scale-out'] as const;
 type Only = (typeof ONLY)[number];
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -38,6 +39,7 @@ if (only === undefined || only === 'stability') outcomes.push(await runStability
 if (only === undefined || only === 'capacity') outcomes.push(await runCapacityBench({ quick }));
 if (only === undefined || only === 'launch') outcomes.push(await runLaunchBench({ quick }));
 if (only === undefined || only === 'console') outcomes.push(await runConsoleBench({ quick }));
+if (only === undefined || only === 'scale-out') outcomes.push(await runScaleOutBench({ quick }));
 
 for (const outcome of outcomes) {
   process.stdout.write(`\n${outcome.markdown}\n`);

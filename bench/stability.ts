@@ -35,9 +35,9 @@ export interface StabilityBenchOptions {
 
 const MINUTE_MS = 60_000;
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
-const DATA_SEED = 314159;
+export const DATA_SEED = 314159;
 /** One fleet for both parts, so the in-process pairs are real (model, task) pairs of a registry. */
-const FLEET_MODELS = 1200;
+export const FLEET_MODELS = 1200;
 
 /** Targets from the issue. */
 const TARGET_CORE_EVENTS_PER_SECOND = 20_000_000;
@@ -80,13 +80,13 @@ const log = (message: string) => process.stderr.write(`[bench stability] ${messa
 // ---------------------------------------------------------------------------------------------------
 // The data: deterministic columnar batches.
 
-interface Pair {
+export interface Pair {
   model: string;
   task: string;
 }
 
 /** (model, task) pairs of the live models of the benchmark fleet, in fleet order. */
-function fleetPairs(): { pairs: Pair[]; byType: Map<string, Pair[]> } {
+export function fleetPairs(): { pairs: Pair[]; byType: Map<string, Pair[]> } {
   const fleet = generateFleet({ models: FLEET_MODELS, seed: DEFAULT_FLEET_SEED });
   const tasksOf = new Map(fleet.modelTypes.map((t) => [t.name, t.tasks.map((task) => task.name)]));
   const pairs: Pair[] = [];
@@ -594,11 +594,11 @@ const INGEST_CLIENT_FLAG = '--stability-ingest-client';
 const SELF = fileURLToPath(import.meta.url);
 
 /** `columnar-gzip` is what the project's prediction logger sends: columnar JSON, gzipped. */
-type IngestFormat = 'ndjson' | 'columnar' | 'columnar-gzip';
+export type IngestFormat = 'ndjson' | 'columnar' | 'columnar-gzip';
 
 const FORMAT_LABEL: Record<IngestFormat, string> = { ndjson: 'NDJSON', columnar: 'columnar JSON', 'columnar-gzip': 'columnar JSON, gzip' };
 
-interface IngestClientConfig {
+export interface IngestClientConfig {
   url: string;
   token: string;
   format: IngestFormat;
@@ -615,7 +615,7 @@ interface IngestClientConfig {
   anchorMs: number;
 }
 
-interface IngestClientResult {
+export interface IngestClientResult {
   format: IngestFormat;
   connections: number;
   eventsPerRequest: number;
@@ -786,7 +786,7 @@ async function runIngestClient(config: IngestClientConfig): Promise<IngestClient
 }
 
 /** Runs the load generator in a child process and waits for its report. */
-function ingestInChild(config: IngestClientConfig): Promise<IngestClientResult> {
+export function ingestInChild(config: IngestClientConfig): Promise<IngestClientResult> {
   return new Promise((resolve, reject) => {
     const child = fork(SELF, [INGEST_CLIENT_FLAG], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let answered = false;

@@ -36,7 +36,7 @@ process.once('exit', () => {
 });
 
 /** Runs `modelfleet serve` in its own process, so the load generator does not share its event loop. */
-export async function startServerProcess(options: { db: string; adminToken: string; dataDir: string }): Promise<ServerProcess> {
+export async function startServerProcess(options: { db: string; adminToken: string; dataDir: string; extraArgs?: string[] }): Promise<ServerProcess> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
@@ -50,8 +50,8 @@ export async function startServerProcess(options: { db: string; adminToken: stri
   throw lastError;
 }
 
-async function startOn(port: number, options: { db: string; adminToken: string; dataDir: string }): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--db', options.db, '--port', String(port), '--data-dir', options.dataDir], {
+async function startOn(port: number, options: { db: string; adminToken: string; dataDir: string; extraArgs?: string[] }): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--db', options.db, '--port', String(port), '--data-dir', options.dataDir, ...(options.extraArgs ?? [])], {
     cwd: ROOT,
     env: { ...process.env, MODELFLEET_ADMIN_TOKEN: options.adminToken, MODELFLEET_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
