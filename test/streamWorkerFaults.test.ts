@@ -40,8 +40,8 @@ interface Worker {
  * Starts `modelfleet worker` and waits until it consumes; a short ack wait, so a killed worker's
  * messages come back within the test.
  */
-async function startWorker(natsUrl: string, db: string, settings: EventStreamSettings): Promise<Worker> {
-  const args = ['worker', '--nats', natsUrl, '--db', db, '--stream', settings.stream, '--subject-prefix', settings.subjectPrefix, '--consumer', settings.consumer, '--ack-wait-ms', '2000', '--batch', '10', '--flush-ms', '20', '--progress-ms', '1000'];
+async function startWorker(natsUrl: string, db: string, settings: EventStreamSettings, extraArgs: string[] = []): Promise<Worker> {
+  const args = ['worker', '--nats', natsUrl, '--db', db, '--stream', settings.stream, '--subject-prefix', settings.subjectPrefix, '--consumer', settings.consumer, '--ack-wait-ms', '2000', '--batch', '10', '--flush-ms', '20', '--progress-ms', '1000', ...extraArgs];
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, MODELFLEET_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
@@ -133,8 +133,8 @@ withNatsAndPostgres('stream worker processes under faults', () => {
       return settings;
     }
 
-    async function worker(natsUrl: string, db: string, settings: EventStreamSettings): Promise<Worker> {
-      const w = await startWorker(natsUrl, db, settings);
+    async function worker(natsUrl: string, db: string, settings: EventStreamSettings, extraArgs: string[] = []): Promise<Worker> {
+      const w = await startWorker(natsUrl, db, settings, extraArgs);
       cleanups.push(() => {
         if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
       });
@@ -155,7 +155,8 @@ withNatsAndPostgres('stream worker processes under faults', () => {
       assert.deepEqual(backlog, { pending: 0, ackPending: 0, messages: 0 });
     }
 
-    it('counts every event once when a worker is killed with SIGKILL mid-stream and another starts', async () => {
+    /** The shared NATS, a fresh database and stream, and the fixture's messages published to it. */
+    async function published(): Promise<{ nc: NatsConnection; url: string; handle: DatabaseHandle; settings: EventStreamSettings }> {
       const nc = await connectNats(NATS_URL!, 'modelfleet-test');
       cleanups.push(() => nc.close());
       const url = postgres.freshUrl();
@@ -163,6 +164,11 @@ withNatsAndPostgres('stream worker processes under faults', () => {
       const handle = await database(url);
       const settings = await stream(nc);
       await publishAll(nc, settings, messages);
+      return { nc, url, handle, settings };
+    }
+
+    it('counts every event once when a worker is killed with SIGKILL mid-stream and another starts', async () => {
+      const { nc, url, handle, settings } = await published();
       const [doomed, survivor] = await Promise.all([worker(NATS_URL!, url, settings), worker(NATS_URL!, url, settings)]);
       const store = kyselyStabilityStore(handle);
       await waitFor('the workers to store their first batches', async () => [...(await storedBuckets(store, fixtureModels, Resolution.minute)).values()].some((r) => r.sums.count > 0), async () => doomed.output());
@@ -170,6 +176,28 @@ withNatsAndPostgres('stream worker processes under faults', () => {
       assert.equal(await doomed.exited, null, 'killed, not exited');
       const successor = await worker(NATS_URL!, url, settings);
       await assertCountedOnce(handle, nc, settings, [survivor, successor]);
+    });
+
+    it('serves its progress as Prometheus metrics: messages by outcome, events, batches, lag, backlog', async () => {
+      const { url, handle, settings } = await published();
+      const observed = await worker(NATS_URL!, url, settings, ['--metrics-port', '0']);
+      const metricsUrl = /"url":"(http:\/\/127\.0\.0\.1:\d+)","msg":"worker metrics"/.exec(observed.output())?.[1];
+      assert.ok(metricsUrl, `the worker logs its metrics address: ${observed.output().slice(-2000)}`);
+      const scrape = async () => (await fetch(`${metricsUrl}/metrics`)).text();
+      const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+      await waitFor('the worker to report every message', async () => value(await scrape(), 'modelfleet_worker_messages_total{outcome="stored"}') === messages.length, scrape);
+      const text = await scrape();
+      assert.equal(value(text, 'modelfleet_worker_events_total'), EVENTS);
+      assert.equal(value(text, 'modelfleet_worker_messages_total{outcome="duplicate"}'), 0);
+      assert.ok(value(text, 'modelfleet_worker_batches_total') >= messages.length / 10, 'batches of at most --batch 10');
+      assert.ok(value(text, 'modelfleet_worker_lag_seconds') >= 0);
+      assert.equal(value(text, 'modelfleet_worker_failed_flushes_total'), 0);
+      assert.equal(value(text, 'modelfleet_worker_backlog_messages'), 0, 'nothing left behind the last batch');
+      assert.match(text, /^process_cpu_seconds_total /m);
+      assert.equal((await fetch(`${metricsUrl}/healthz`)).status, 200);
+      assert.equal((await fetch(`${metricsUrl}/nope`)).status, 404);
+      assert.equal(await stopWorker(observed), 0);
+      assert.equal(await handle.db.selectFrom('stability_buckets').select(handle.db.fn.sum<number>('count').as('n')).where('resolution', '=', Resolution.minute).executeTakeFirst().then((r) => Number(r?.n)), EVENTS);
     });
 
     it('counts every event once when NATS restarts while workers consume', async () => {

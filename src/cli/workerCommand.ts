@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { StreamWorkerStats } from '../stability/streamWorker.js';
 import { loadStabilityConfig } from '../alerting/stabilityConfig.js';
 import { DEFAULT_EVENT_STREAM } from '../stream/eventStreamSettings.js';
 import { wholeNumberOption } from './optionValues.js';
@@ -14,6 +15,8 @@ interface WorkerCliOptions {
   ackWaitMs: string;
   progressMs: string;
   stabilityConfig?: string;
+  metricsPort?: string;
+  metricsHost: string;
 }
 
 function streamName(flag: string, value: string): string {
@@ -36,6 +39,8 @@ export function registerWorkerCommand(program: Command): void {
     .option('--consumer <name>', 'the durable consumer all workers share', DEFAULT_EVENT_STREAM.consumer)
     .option('--ack-wait-ms <ms>', "a message a worker took and did not acknowledge within this goes to another (the worker died); used when this worker creates the consumer, as the servers' settings win otherwise", String(DEFAULT_EVENT_STREAM.ackWaitMs))
     .option('--progress-ms <ms>', 'how often progress (messages/s, events/s, lag, backlog) is logged', '5000')
+    .option('--metrics-port <port>', 'serve Prometheus metrics (messages, events, lag, backlog, failed flushes) and /healthz on this port (0: any free one); off when not given')
+    .option('--metrics-host <host>', 'address the metrics port listens on', '127.0.0.1')
     .option('--stability-config <file>', "the servers' stability config (notifiers, objectives, retention): the leading worker evaluates and alerts with it")
     .addHelpText(
       'after',
@@ -90,6 +95,8 @@ Example:
       const worker = new StreamWorker(source, services.stabilityStore, services.clock, logger, { batch, flushMs, progressMs });
       const consuming = worker.start();
       services.monitor.start();
+      const metrics = options.metricsPort !== undefined ? await serveWorkerMetrics(worker, options.metricsHost, wholeNumberOption('--metrics-port', options.metricsPort, 0)) : null;
+      if (metrics) logger.info({ url: metrics.url }, 'worker metrics');
       logger.info({ nats: options.nats, db: services.database.description, stream: source.stream, consumer: settings.consumer, batch, flushMs }, 'modelfleet worker consuming');
 
       let stopping = false;
@@ -98,6 +105,7 @@ Example:
         stopping = true;
         logger.info({ signal }, 'stopping: writing and acknowledging what was fetched');
         const stored = await worker.stop();
+        await metrics?.close();
         // Drain sends the acknowledgements still buffered before the connection closes.
         await nc.drain().catch(() => {});
         await services.close();
@@ -108,4 +116,28 @@ Example:
       process.once('SIGTERM', () => void stop('SIGTERM'));
       await consuming;
     });
+}
+
+/** A Prometheus endpoint for the worker: GET /metrics and /healthz, nothing else. */
+async function serveWorkerMetrics(worker: { stats(): StreamWorkerStats }, host: string, port: number): Promise<{ url: string; close(): Promise<void> }> {
+  const [{ createServer }, { workerMetricsRegistry }] = await Promise.all([import('node:http'), import('../monitoring/workerMetrics.js')]);
+  const registry = workerMetricsRegistry(() => worker.stats());
+  const server = createServer((request, response) => {
+    if (request.method === 'GET' && request.url === '/metrics') {
+      registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(error as Error).message}\n`),
+      );
+    } else if (request.method === 'GET' && request.url === '/healthz') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } else {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics and /healthz here\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new Error(`--metrics-port ${port} on ${host} is in use: pass a free one (or 0 for any)`) : error));
+    server.listen(port, host, resolve);
+  });
+  const address = server.address() as { port: number };
+  return { url: `http://${host}:${address.port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
