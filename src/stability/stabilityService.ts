@@ -1,6 +1,6 @@
 import { invalidInput, notFound } from '../core/errors.js';
 import type { Actor } from '../registry/actor.js';
-import type { Model, TaskThresholds } from '../registry/model.js';
+import type { TaskThresholds } from '../registry/model.js';
 import type { ChangeRecord } from '../registry/change.js';
 import type { Clock, RegistryService } from '../registry/registryService.js';
 import type { Criticality, FunnelStage } from '../registry/vocabulary.js';
@@ -187,6 +187,11 @@ export class StabilityService {
    * The latest verdict of each model the last evaluation judged, and that evaluation's minute (null
    * before the first): what `fleet()` counts, for views that show every model's status.
    */
+  /** The minute of the latest evaluation (null before the first), without reading the verdicts. */
+  latestEvaluatedMinute(): Promise<number | null> {
+    return this.store.latestEvaluatedMinute(this.clock.now().getTime());
+  }
+
   async latestVerdicts(): Promise<{ at: number | null; statuses: Map<string, ModelStatus> }> {
     const latest = await this.store.latestEvaluations(this.clock.now().getTime());
     return { at: latest[0]?.minute ?? null, statuses: new Map(latest.map((e) => [e.modelId, e.status])) };
@@ -218,9 +223,8 @@ export class StabilityService {
     return items.sort((a, b) => a.report.errorBudget.remaining - b.report.errorBudget.remaining || (a.model < b.model ? -1 : 1));
   }
 
-  private async lastEvaluatedMinute(now: number): Promise<number | null> {
-    const latest = await this.store.latestEvaluations(now);
-    return latest[0]?.minute ?? null;
+  private lastEvaluatedMinute(now: number): Promise<number | null> {
+    return this.store.latestEvaluatedMinute(now);
   }
 
   /**

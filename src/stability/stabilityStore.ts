@@ -85,6 +85,8 @@ export interface StabilityStore {
   evaluations(modelId: string, from: number, to: number): Promise<StoredEvaluation[]>;
   /** Every model's most recent evaluation at or before `at`. */
   latestEvaluations(at: number): Promise<StoredEvaluation[]>;
+  /** The minute of the most recent evaluation at or before `at` (null before the first): one index lookup. */
+  latestEvaluatedMinute(at: number): Promise<number | null>;
   /** Per model, verdict counts of minutes in [from, to) from the minute evaluations. */
   minuteCounts(from: number, to: number): Promise<Map<string, StatusCounts>>;
   /** Per model, verdict counts of whole hours in [from, to) from the hourly rollup. */

@@ -255,6 +255,11 @@ export function kyselyStabilityStore(handle: DatabaseHandle): StabilityStore {
       return rows.map((r) => ({ modelId: r.model_id, minute: Number(r.minute), status: r.status as ModelStatus, evaluation: JSON.parse(r.doc) as ModelEvaluation }));
     },
 
+    async latestEvaluatedMinute(at) {
+      const row = await db.selectFrom('stability_evaluations').select((x) => x.fn.max('minute').as('m')).where('minute', '<=', at).executeTakeFirst();
+      return row?.m === null || row?.m === undefined ? null : Number(row.m);
+    },
+
     async minuteCounts(from, to) {
       const rows = await db
         .selectFrom('stability_evaluations')

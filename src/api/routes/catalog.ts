@@ -68,23 +68,25 @@ export function registerCatalogRoutes(routes: ApiRoutes, registry: RegistryServi
   // registry again nor serialize it again. Several requests at once share one build.
   let cached: { etag: string; body: Promise<string> } | null = null;
 
-  const build = async (seq: number, verdicts: { at: number | null; statuses: Map<string, ModelStatus> }): Promise<string> => {
-    const [types, models] = await Promise.all([
+  const build = async (seq: number): Promise<string> => {
+    const [types, models, verdicts] = await Promise.all([
       everyPage<ModelType>((cursor) => registry.listModelTypes({ limit: PAGE, cursor })),
       everyPage<Model>((cursor) => registry.listModels({ limit: PAGE, cursor })),
+      stability.latestVerdicts(),
     ]);
     return JSON.stringify(buildCatalog({ types, models, statuses: verdicts.statuses, seq, evaluatedAt: verdicts.at }));
   };
 
   const serve = async (c: Context<AppEnv>): Promise<Response> => {
     parseQuery(c, NoQuery);
-    const [seq, verdicts] = await Promise.all([registry.store.latestSeq(), stability.latestVerdicts()]);
-    const etag = etagOf(seq, verdicts.at);
+    // The ETag needs only the sequence and the latest evaluation's minute: a 304 reads no verdicts.
+    const [seq, evaluatedAt] = await Promise.all([registry.store.latestSeq(), stability.latestEvaluatedMinute()]);
+    const etag = etagOf(seq, evaluatedAt);
     // no-cache: the browser may keep it but asks every time, and the ETag makes that cheap.
     const headers = { etag, 'cache-control': 'private, no-cache' };
     if (ifNoneMatchHits(c.req.header('if-none-match'), etag)) return c.body(null, 304, headers);
     if (cached?.etag !== etag) {
-      const body = build(seq, verdicts);
+      const body = build(seq);
       cached = { etag, body };
       body.catch(() => {
         if (cached?.body === body) cached = null;
