@@ -2,13 +2,8 @@ import type { Launch } from '../../launch/launch.js';
 import { isTerminal } from '../../launch/launchPhase.js';
 import { PhaseBadge } from '../components/Badges.js';
 import { fmt, launchHref, modelHref, teamHref } from '../components/format.js';
+import { stepText } from '../launches/launchView.js';
 
-/** "step 2 of 5", or where a launch stands before its first step. */
-export function stepText(launch: Launch): string {
-  const steps = launch.plan.length;
-  if (launch.step < 0) return steps ? `not started (${steps} steps)` : 'not planned yet';
-  return `step ${Math.min(launch.step + 1, steps)} of ${steps}`;
-}
 
 /** Launches that have not finished, with phase, progress and the candidate's share of traffic. */
 export function LaunchesInFlight({ launches }: { launches: Launch[] }) {

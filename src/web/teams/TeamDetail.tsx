@@ -9,7 +9,7 @@ import { ErrorBox, Loading } from '../components/PageState.js';
 import { fmt, launchHref, modelHref } from '../components/format.js';
 import type { FleetStability } from '../overview/apiTypes.js';
 import { registryHref, units, words } from '../overview/describe.js';
-import { stepText } from '../overview/LaunchesInFlight.js';
+import { stepText } from '../launches/launchView.js';
 import { NO_QUOTA, PoolBar, PoolLegend, POLICY } from './pool.js';
 import { TeamSettings } from './TeamSettings.js';
 
