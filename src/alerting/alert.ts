@@ -4,6 +4,9 @@ import type { Model } from '../registry/model.js';
 import type { ModelType } from '../registry/modelType.js';
 import { FirstResponseKind, firstResponse } from '../registry/onCallBrief.js';
 import { Criticality, ModelRole, OncallCoverage } from '../registry/vocabulary.js';
+import { formatBand, formatValue } from '../stability/bandText.js';
+
+export { formatBand, formatValue };
 
 /** What an alert is about: a model outside its stability thresholds, or burning its stability SLO budget. */
 export const AlertKind = ['ModelUnstable', 'StabilityBudgetBurn'] as const;
@@ -192,17 +195,6 @@ export function alertLabels(kind: AlertKind, severity: Severity, model: Model, t
   if (metrics.length) labels.metric = metrics.join(',');
   if (extra.burnWindow) labels.burn_window = extra.burnWindow;
   return labels;
-}
-
-/** A metric value with four significant digits, enough to compare against a band. */
-export const formatValue = (value: number): string => (Number.isFinite(value) ? String(Number(value.toPrecision(4))) : String(value));
-
-/** A band as on-call reads it: "[0.9, 1.1]", "at most 0.95", "at least 0.5". */
-export function formatBand(band: Band): string {
-  if (band.min !== null && band.max !== null) return `[${formatValue(band.min)}, ${formatValue(band.max)}]`;
-  if (band.max !== null) return `at most ${formatValue(band.max)}`;
-  if (band.min !== null) return `at least ${formatValue(band.min)}`;
-  return 'no band';
 }
 
 /** "PLIKE calibration 1.31 outside [0.9, 1.1]", "PLIKE ne 0.97 above 0.9". */

@@ -5,7 +5,8 @@ import { fmt } from '../components/format.js';
 import { StatusBadge } from '../components/Badges.js';
 import { ErrorBox, Loading } from '../components/PageState.js';
 import { TimeChart } from '../components/TimeChart.js';
-import { RANGES, bandOf, describeBand, num, outside, outsideSpans, type Metric, type StabilityRange, type StabilityState } from './stabilityData.js';
+import { formatBand, formatValue } from '../../stability/bandText.js';
+import { RANGES, bandOf, outside, outsideSpans, type Metric, type StabilityRange, type StabilityState } from './stabilityData.js';
 
 const BAND_COLOR = 'rgba(15, 92, 46, 0.12)';
 const OUTSIDE_COLOR = 'rgba(155, 28, 28, 0.2)';
@@ -95,7 +96,7 @@ function StabilityBody({ report, range, type }: { report: ModelStabilityReport; 
                   <div key={metric} class="metric-chart">
                     <CurrentValue metric={metric} evaluation={evaluation} band={band} />
                     <TimeChart
-                      label={`${task.task} ${METRIC_LABEL[metric].toLowerCase()} over the last ${range.label}${band ? `, healthy ${describeBand(band)}` : ', no thresholds'}; ${spans.length ? `outside its band in ${spans.length} stretch${spans.length === 1 ? '' : 'es'}` : 'never outside its band with enough data to judge'}`}
+                      label={`${task.task} ${METRIC_LABEL[metric].toLowerCase()} over the last ${range.label}${band ? `, healthy ${formatBand(band)}` : ', no thresholds'}; ${spans.length ? `outside its band in ${spans.length} stretch${spans.length === 1 ? '' : 'es'}` : 'never outside its band with enough data to judge'}`}
                       height={180}
                       data={[x, task.points.map((p) => p[metric]), ...edges.map((e) => x.map(() => e.value))]}
                       series={[{ label: `${task.task} ${METRIC_LABEL[metric]}`, color: METRIC_COLOR[metric] }, ...edges.map((e) => ({ label: e.label, color: EDGE_COLOR, dash: true, width: 1 }))]}
@@ -132,8 +133,8 @@ function CurrentValue({ metric, evaluation, band }: { metric: Metric; evaluation
   const out = value !== null && band !== null && outside(value, band);
   return (
     <p class="current-value">
-      <span class="metric-name">{METRIC_LABEL[metric]}</span> now <strong>{value === null ? '—' : num(value)}</strong>
-      {band ? <span class="muted"> · healthy {describeBand(band)}</span> : <span class="muted"> · no band</span>}
+      <span class="metric-name">{METRIC_LABEL[metric]}</span> now <strong>{value === null ? '—' : formatValue(value)}</strong>
+      {band ? <span class="muted"> · healthy {formatBand(band)}</span> : <span class="muted"> · no band</span>}
       {value !== null && band && judged && <span class={`badge ${out ? 'bad' : 'ok'}`}>{out ? (metric === 'ne' ? 'above band' : 'outside band') : 'within band'}</span>}
     </p>
   );

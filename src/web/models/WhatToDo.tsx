@@ -7,7 +7,7 @@ import { api } from '../api/client.js';
 import { useSession } from '../app/session.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import type { ChangeRecord } from './apiTypes.js';
-import { describeBand, num } from './stabilityData.js';
+import { formatBand, formatValue } from '../../stability/bandText.js';
 
 /** What `POST /models/{id}/end-experiment` answers. */
 export interface EndExperimentResult {
@@ -44,7 +44,7 @@ export function WhatToDo({ model, type, baseline, current, unstable, onEnded }: 
       {violations.length > 0 && (
         <p class="why">
           <strong>Why it is unstable:</strong>{' '}
-          {violations.map((v) => `${v.task} ${v.metric === 'ne' ? 'NE' : 'calibration'} ${num(v.value)} ${v.band.min === null && v.band.max !== null ? `above ${num(v.band.max)}` : `outside ${describeBand(v.band)}`}`).join('; ')}.
+          {violations.map((v) => `${v.task} ${v.metric === 'ne' ? 'NE' : 'calibration'} ${formatValue(v.value)} ${v.band.min === null && v.band.max !== null ? `above ${formatValue(v.band.max)}` : `outside ${formatBand(v.band)}`}`).join('; ')}.
         </p>
       )}
       {response.kind === 'end_experiment' && <EndExperiment model={model} type={type} baseline={baseline} onEnded={onEnded} />}

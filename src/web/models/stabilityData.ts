@@ -105,14 +105,3 @@ export function outsideSpans(points: readonly TaskPoint[], metric: Metric, thres
   }
   return spans;
 }
-
-/** A band as on-call reads it: "0.82–1.14", "at most 0.893". */
-export function describeBand(band: Band): string {
-  if (band.min !== null && band.max !== null) return `${num(band.min)}–${num(band.max)}`;
-  if (band.max !== null) return `at most ${num(band.max)}`;
-  if (band.min !== null) return `at least ${num(band.min)}`;
-  return 'no band';
-}
-
-/** Four significant digits, enough to compare with a band. */
-export const num = (value: number): string => String(Number(value.toPrecision(4)));

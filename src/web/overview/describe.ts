@@ -1,3 +1,7 @@
+import { formatBand, formatValue } from '../../stability/bandText.js';
+
+export { formatBand, formatValue };
+
 /**
  * Words and links the overview and teams pages share: violations read the same as in alerts, and
  * every count links to the registry filtered to the models it counts.
@@ -13,17 +17,6 @@ export interface Violation {
   metric: string;
   value: number;
   band: Band;
-}
-
-/** Four significant digits, enough to compare a value against its band (as alerts print them). */
-export const formatValue = (value: number): string => (Number.isFinite(value) ? String(Number(value.toPrecision(4))) : String(value));
-
-/** "[0.9, 1.1]", "at most 0.95", "at least 0.5". */
-export function formatBand(band: Band): string {
-  if (band.min !== null && band.max !== null) return `[${formatValue(band.min)}, ${formatValue(band.max)}]`;
-  if (band.max !== null) return `at most ${formatValue(band.max)}`;
-  if (band.min !== null) return `at least ${formatValue(band.min)}`;
-  return 'no band';
 }
 
 const METRIC_LABEL: Record<string, string> = { calibration: 'calibration', ne: 'NE' };
