@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../registry/registryService.js';
 import type { ModelEvaluation } from '../stability/evaluation.js';
@@ -12,11 +11,11 @@ import type { Alert, DesiredAlert } from './alert.js';
 import type { AlertStore } from './alertStore.js';
 import { budgetBurnAlert, modelUnstableAlert, type AlertSettings } from './desiredAlerts.js';
 import { alertsToRepeat, markNotified, reconcileAlerts, type Notification } from './lifecycle.js';
+import { StoreLease } from './storeLease.js';
 import type { Notifier } from './notifiers/notifier.js';
 
 const CURSOR = 'stability.lastEvaluatedMinute';
 const LEASE = 'stability.monitor';
-/** Long enough to outlast a slow tick; short enough that another server takes over within minutes. */
 const LEASE_MS = 3 * MINUTE_MS;
 const PURGED = 'stability.lastPurge';
 
@@ -36,8 +35,8 @@ export interface MonitorOptions {
   /** After downtime, evaluate at most this many missed minutes (the newest), so catching up stays quick. */
   maxCatchUpMinutes: number;
   /**
-   * Who may evaluate when several processes share the database. Given (on PostgreSQL: an advisory
-   * lock), only its holder evaluates; left out, a lease in the store decides (renewed every tick).
+   * Who may evaluate when several processes share the database: on PostgreSQL an advisory lock; left
+   * out, a lease in the store (`StoreLease`).
    */
   leadership?: Leadership;
 }
@@ -68,8 +67,8 @@ export interface TickResult {
 export class StabilityMonitor {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
-  /** Who this process is when several servers share a database; only the lease holder evaluates. */
-  private readonly holder = `${process.pid}-${randomUUID()}`;
+  /** Only the leader among the processes sharing the database evaluates. */
+  private readonly leadership: Leadership;
   private readonly evaluatedListeners = new Set<(evaluations: readonly ModelEvaluation[], at: number) => void>();
 
   constructor(
@@ -80,7 +79,9 @@ export class StabilityMonitor {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: MonitorOptions,
-  ) {}
+  ) {
+    this.leadership = options.leadership ?? new StoreLease(store, clock, LEASE, LEASE_MS);
+  }
 
   /** Ticks every `intervalMs` (a minute boundary is noticed within that); ticks never overlap. */
   start(intervalMs = 5_000): void {
@@ -96,7 +97,7 @@ export class StabilityMonitor {
 
   /**
    * Calls `listener` after each tick that evaluated, with the evaluations of the newest minute (every
-   * monitored model's) and that minute. Only the lease holder evaluates, so only it calls listeners.
+   * monitored model's) and that minute. Only the leader evaluates, so only it calls listeners.
    */
   onEvaluated(listener: (evaluations: readonly ModelEvaluation[], at: number) => void): () => void {
     this.evaluatedListeners.add(listener);
@@ -112,8 +113,7 @@ export class StabilityMonitor {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running;
-    if (this.options.leadership) await this.options.leadership.close();
-    else await this.store.releaseLease(LEASE, this.holder).catch(() => {});
+    await this.leadership.close();
   }
 
   /** Evaluates every minute boundary that is due, then alerts on the newest. */
@@ -121,13 +121,11 @@ export class StabilityMonitor {
     const now = this.clock.now().getTime();
     const due = now - (now % MINUTE_MS);
     const result: TickResult = { leader: true, evaluatedMinutes: [], evaluations: [], firing: 0, notified: 0, failedDeliveries: 0 };
-    // A lock is checked every tick (cheap, and a follower takes over within a tick); a lease only when there is work.
-    const leadership = this.options.leadership;
-    if (leadership && !(await leadership.isLeader())) return { ...result, leader: false };
+    // Checked every tick, so a follower takes over within a tick of the leader stopping.
+    if (!(await this.leadership.isLeader())) return { ...result, leader: false };
     const last = await this.store.jobState(CURSOR);
     const first = last === null ? due : Math.max(Number(last) + MINUTE_MS, due - (this.options.maxCatchUpMinutes - 1) * MINUTE_MS);
     if (first > due) return result;
-    if (!leadership && !(await this.store.acquireLease(LEASE, this.holder, now, LEASE_MS))) return { ...result, leader: false };
     const snapshot = await this.snapshots.current();
     for (let at = first; at <= due; at += MINUTE_MS) {
       const evaluations = await evaluateFleet(this.store, snapshot, at);
